@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# bootstrap.sh: install what wslab needs on Debian 12, build it, run it.
+#
+#   ./bootstrap.sh start      install, build (release) and start the main job
+#   ./bootstrap.sh test       install, build (debug) and run every test
+#   ./bootstrap.sh test-asan  the same tests under AddressSanitizer + UBSan
+#   ./bootstrap.sh deps       only install the Debian packages
+#   ./bootstrap.sh bench      build (release) and run the benchmarks
+#
+# Idempotent: packages already installed are not touched, builds are
+# incremental. Needs root (or sudo) only when a package is missing.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PACKAGES=(cmake ninja-build g++ pkg-config libpoco-dev catch2 libssl-dev zlib1g-dev)
+
+say() { printf 'bootstrap: %s\n' "$*" >&2; }
+
+install_deps() {
+  local missing=() p
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { say "missing packages ${missing[*]}; run as root or install them"; exit 1; }
+    sudo=(sudo)
+  fi
+  say "installing ${missing[*]}"
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() {  # build PRESET
+  # Warnings are errors in CI (CI=true), plain warnings elsewhere.
+  if [ "${CI:-}" = "true" ]; then export WSLAB_WERROR=ON; fi
+  cmake --preset "$1" >/dev/null
+  cmake --build --preset "$1" -j "$(nproc)"
+}
+
+run_tests() {  # run_tests PRESET
+  build "$1"
+  ctest --preset "$1" -j "$(nproc)"
+}
+
+case "${1:-}" in
+  deps) install_deps ;;
+  start)
+    install_deps
+    build release
+    exec build/release/src/app/wslab demo "${@:2}"
+    ;;
+  test) install_deps; run_tests debug ;;
+  test-asan) install_deps; run_tests asan ;;
+  bench)
+    install_deps
+    build release
+    for b in build/release/tests/bench/bench_*; do [ -x "$b" ] && "$b"; done
+    ;;
+  *)
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac

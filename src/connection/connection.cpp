@@ -1,0 +1,566 @@
+// Layer 2: the connection state machine. See connection.hpp for the picture.
+#include "wslab/connection.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <utility>
+
+namespace wslab::connection {
+
+std::string_view to_string(ReadyState state) {
+  switch (state) {
+    case ReadyState::CONNECTING: return "CONNECTING";
+    case ReadyState::OPEN: return "OPEN";
+    case ReadyState::CLOSING: return "CLOSING";
+    case ReadyState::CLOSED: return "CLOSED";
+  }
+  return "?";
+}
+
+std::string_view to_string(Direction direction) {
+  return direction == Direction::received ? "received" : "sent";
+}
+
+std::string_view to_string(Event::Type type) {
+  switch (type) {
+    case Event::Type::request: return "request";
+    case Event::Type::open: return "open";
+    case Event::Type::text: return "text";
+    case Event::Type::binary: return "binary";
+    case Event::Type::ping: return "ping";
+    case Event::Type::pong: return "pong";
+    case Event::Type::error: return "error";
+    case Event::Type::close: return "close";
+  }
+  return "?";
+}
+
+namespace {
+
+using framing::Opcode;
+
+// A close reason is at most 123 bytes of UTF-8 (§5.5.1: 125 minus the code).
+// Cut a longer text at a code point boundary.
+std::string truncate_reason(std::string_view text) {
+  constexpr std::size_t kMaxReason = framing::kMaxControlPayload - 2;
+  if (text.size() <= kMaxReason) return std::string(text);
+  std::size_t n = kMaxReason;
+  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;  // a continuation byte
+  return std::string(text.substr(0, n));
+}
+
+std::span<const std::uint8_t> bytes_of(std::string_view s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+}  // namespace
+
+Connection::Connection(Options options, TimePoint now, Observer* observer)
+    : options_(std::move(options)),
+      observer_(observer),
+      now_(now),
+      handshake_deadline_(now + options_.handshake_timeout),
+      head_reader_(options_.handshake_limits, options_.role == Role::client),
+      parser_(framing::ParserOptions{options_.role, 0, options_.max_frame_size}),
+      assembler_(framing::AssemblerOptions{options_.max_message_size}),
+      keepalive_(options_.heartbeat, now),
+      closer_(options_.role, options_.close_timeout) {}
+
+// --- State ------------------------------------------------------------------
+
+void Connection::set_state(ReadyState to, std::string_view cause, TimePoint now) {
+  if (to == state_) return;
+  const ReadyState from = state_;
+  state_ = to;
+  if (observer_) observer_->on_transition(Transition{from, to, now, cause});
+}
+
+void Connection::open(TimePoint now, std::string_view cause) {
+  set_state(ReadyState::OPEN, cause, now);
+  keepalive_ = heartbeat::Keepalive(options_.heartbeat, now);  // heartbeats start now
+  emit(Event{.type = Event::Type::open});
+}
+
+Event Connection::next_event() {
+  if (events_.empty()) throw std::logic_error("Connection::next_event: no event pending");
+  Event e = std::move(events_.front());
+  events_.pop_front();
+  return e;
+}
+
+void Connection::consume_output(std::size_t n) {
+  out_sent_ += std::min(n, buffered_amount());
+  if (out_sent_ == out_.size()) {
+    out_.clear();
+    out_sent_ = 0;
+  } else if (out_sent_ > 64 * 1024 && out_sent_ > out_.size() / 2) {
+    out_.erase(0, out_sent_);  // compact once the sent prefix dominates
+    out_sent_ = 0;
+  }
+}
+
+// --- Opening handshake (chapter 2) -------------------------------------------
+
+MaybeViolation Connection::connect(const uri::Uri& target, TimePoint now) {
+  if (options_.role != Role::client) throw std::logic_error("Connection::connect: not a client");
+  if (state_ != ReadyState::CONNECTING || client_request_)
+    throw std::logic_error("Connection::connect: already connecting");
+  now_ = now;
+  handshake_deadline_ = now + options_.handshake_timeout;
+  auto request = handshake::make_client_request(target, options_.client);
+  if (!request) {
+    failure_ = request.violation();
+    emit(Event{.type = Event::Type::error, .violation = request.violation()});
+    set_state(ReadyState::CLOSED, "handshake failed: " + request.violation().message(), now);
+    close_transport_ = true;
+    emit(Event{.type = Event::Type::close, .code = close::abnormal_closure,
+               .reason = request.violation().message()});
+    return request.violation();
+  }
+  client_request_ = std::move(request.value());
+  out_ += client_request_->bytes;
+  if (observer_) observer_->on_handshake(HandshakeRecord{Direction::sent, now, client_request_->bytes});
+  return std::nullopt;
+}
+
+void Connection::receive_handshake(std::span<std::uint8_t> bytes, TimePoint now) {
+  if (upgrade_request_) {
+    // Server, waiting for the application to accept: keep what the client
+    // sent early (bounded), to be read as frames once OPEN.
+    if (early_bytes_.size() + bytes.size() > options_.max_message_size) {
+      reject(Violation(error::request_too_large, "data sent before the handshake completed"), now);
+      return;
+    }
+    early_bytes_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    return;
+  }
+
+  std::size_t consumed = 0;
+  const std::string_view data(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  const auto status = head_reader_.feed(data, consumed);
+  const bool server = options_.role == Role::server;
+  auto handshake_failed = [&](const Violation& v) {
+    failure_ = v;
+    emit(Event{.type = Event::Type::error, .violation = v});
+    if (server) {
+      reject(v, now);
+    } else {
+      set_state(ReadyState::CLOSED, "handshake failed: " + v.message(), now);
+      close_transport_ = true;
+      emit(Event{.type = Event::Type::close, .code = close::abnormal_closure, .reason = v.message()});
+      }
+  };
+
+  if (status == handshake::HeadReader::Status::need_more) return;
+  if (status == handshake::HeadReader::Status::failed) {
+    handshake_failed(head_reader_.violation());
+    return;
+  }
+  const std::string& head = head_reader_.head();
+  if (observer_) observer_->on_handshake(HandshakeRecord{Direction::received, now, head});
+  auto rest = bytes.subspan(consumed);
+
+  if (server) {
+    auto request = handshake::parse_request(head);
+    if (!request) return handshake_failed(request.violation());
+    auto upgrade = handshake::validate_request(*request);
+    if (!upgrade) return handshake_failed(upgrade.violation());
+    upgrade_request_ = upgrade.value();
+    early_bytes_.assign(reinterpret_cast<const char*>(rest.data()), rest.size());
+    emit(Event{.type = Event::Type::request, .request = std::move(upgrade.value())});
+    return;
+  }
+
+  // Client: §4.1, the server's response.
+  auto response = handshake::parse_response(head);
+  if (!response) return handshake_failed(response.violation());
+  auto agreement = handshake::validate_response(*response, *client_request_);
+  if (!agreement) return handshake_failed(agreement.violation());
+  protocol_ = agreement->subprotocol.value_or("");
+  extensions_ = handshake::format_extensions(agreement->extensions);
+  open(now, "handshake accepted: 101");
+  receive_frames(rest, now);
+}
+
+void Connection::accept(const handshake::AcceptOptions& options, TimePoint now) {
+  if (options_.role != Role::server || !upgrade_request_ || state_ != ReadyState::CONNECTING)
+    throw std::logic_error("Connection::accept: no upgrade request is waiting");
+  if (options.subprotocol) {
+    const auto& offered = upgrade_request_->subprotocols;
+    if (std::find(offered.begin(), offered.end(), *options.subprotocol) == offered.end())
+      throw std::invalid_argument("Connection::accept: subprotocol \"" + *options.subprotocol +
+                                  "\" was not offered by the client (RFC 6455 §4.2.2)");
+  }
+  now_ = now;
+  const std::size_t start = out_.size();
+  out_ += handshake::make_accept_response(*upgrade_request_, options);
+  if (observer_)
+    observer_->on_handshake(
+        HandshakeRecord{Direction::sent, now, std::string_view(out_).substr(start)});
+  protocol_ = options.subprotocol.value_or("");
+  extensions_ = handshake::format_extensions(options.extensions);
+  upgrade_request_.reset();
+  open(now, "handshake accepted: 101");
+  if (!early_bytes_.empty()) {
+    std::string early = std::move(early_bytes_);
+    early_bytes_.clear();
+    receive_frames({reinterpret_cast<std::uint8_t*>(early.data()), early.size()}, now);
+  }
+}
+
+void Connection::reject(const Violation& why, TimePoint now) {
+  if (options_.role != Role::server || state_ != ReadyState::CONNECTING)
+    throw std::logic_error("Connection::reject: not a server in CONNECTING");
+  now_ = now;
+  const std::size_t start = out_.size();
+  out_ += handshake::make_reject_response(why);
+  if (observer_)
+    observer_->on_handshake(
+        HandshakeRecord{Direction::sent, now, std::string_view(out_).substr(start)});
+  upgrade_request_.reset();
+  early_bytes_.clear();
+  input_done_ = true;
+  close_transport_ = true;
+  set_state(ReadyState::CLOSED,
+            "handshake rejected: " + std::to_string(why.http_status()) + " " + why.detail(), now);
+  emit(Event{.type = Event::Type::close, .code = close::abnormal_closure, .reason = why.message()});
+}
+
+// --- Input ---------------------------------------------------------------------
+
+void Connection::receive(std::string_view bytes, TimePoint now) {
+  receive(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes.data()),
+                                        bytes.size()),
+          now);
+}
+
+void Connection::receive(std::span<const std::uint8_t> bytes, TimePoint now) {
+  // The parser unmasks in place, so const input is copied once.
+  scratch_.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  receive(std::span<std::uint8_t>(reinterpret_cast<std::uint8_t*>(scratch_.data()), scratch_.size()),
+          now);
+}
+
+void Connection::receive(std::span<std::uint8_t> bytes, TimePoint now) {
+  now_ = now;
+  if (input_done_ || state_ == ReadyState::CLOSED || bytes.empty()) return;
+  if (state_ == ReadyState::CONNECTING) {
+    if (options_.role == Role::client && !client_request_)
+      throw std::logic_error("Connection::receive: a client must connect() first");
+    receive_handshake(bytes, now);
+  } else {
+    receive_frames(bytes, now);
+  }
+}
+
+void Connection::observe_received_frame(TimePoint now, const Violation* violation) {
+  if (!observer_) return;
+  observer_->on_frame(FrameRecord{Direction::received, now, parser_.header(), parser_.raw_header(),
+                                  preview_, violation});
+}
+
+// Chapter 3 (with 4): bytes -> frames -> messages. Everything decoded before a
+// bad frame is delivered first; after it nothing more is processed (§7.1.7).
+void Connection::receive_frames(std::span<std::uint8_t> bytes, TimePoint now) {
+  using Step = framing::FrameParser::Step;
+  while (!input_done_) {
+    switch (parser_.next(bytes)) {
+      case Step::need_more:
+        return;
+      case Step::header:
+        if (observer_) preview_.clear();
+        if (auto v = assembler_.on_header(parser_.header())) {
+          observe_received_frame(now, &*v);
+          return fail(*v, now);
+        }
+        break;
+      case Step::payload: {
+        const auto chunk = parser_.payload();
+        if (observer_ && preview_.size() < options_.payload_preview) {
+          const std::size_t n = std::min(chunk.size(), options_.payload_preview - preview_.size());
+          preview_.append(reinterpret_cast<const char*>(chunk.data()), n);
+        }
+        if (auto v = assembler_.on_payload(chunk)) {
+          observe_received_frame(now, &*v);
+          return fail(*v, now);
+        }
+        break;
+      }
+      case Step::frame_end: {
+        auto completed = assembler_.on_frame_end();
+        if (!completed) {
+          observe_received_frame(now, &completed.violation());
+          return fail(completed.violation(), now);
+        }
+        observe_received_frame(now, nullptr);
+        if (*completed) on_message(std::move(**completed), now);
+        break;
+      }
+      case Step::failed:
+        observe_received_frame(now, &parser_.violation());
+        return fail(parser_.violation(), now);
+    }
+  }
+}
+
+void Connection::on_message(framing::Message message, TimePoint now) {
+  switch (message.opcode) {
+    case Opcode::text:
+      emit(Event{.type = Event::Type::text, .data = std::move(message.payload)});
+      break;
+    case Opcode::binary:
+      emit(Event{.type = Event::Type::binary, .data = std::move(message.payload)});
+      break;
+    case Opcode::ping: {
+      // Chapter 5: answer with the identical payload (§5.5.2), unless a Close
+      // was received (then we never get here: input stops at the Close).
+      if (auto pong = heartbeat::pong_for(bytes_of(message.payload), closer_.close_received()))
+        send_frame(Opcode::pong, true, *pong, now);
+      emit(Event{.type = Event::Type::ping, .data = std::move(message.payload)});
+      break;
+    }
+    case Opcode::pong: {
+      auto rtt = keepalive_.on_pong(bytes_of(message.payload), now);
+      emit(Event{.type = Event::Type::pong, .data = std::move(message.payload), .rtt = rtt});
+      break;
+    }
+    case Opcode::close:
+      on_close_frame(message.payload, now);
+      break;
+    case Opcode::continuation:
+      break;  // the assembler never hands up a bare continuation
+  }
+}
+
+// Chapter 6: a Close arrived.
+void Connection::on_close_frame(const std::string& payload, TimePoint now) {
+  auto parsed = close::parse_payload(bytes_of(payload));
+  if (!parsed) return fail(parsed.violation(), now);
+  input_done_ = true;  // §5.5.1: nothing after a Close is delivered
+  const std::uint16_t code = parsed->code.value_or(close::no_status_received);
+  if (auto reply = closer_.on_close_received(*parsed, now)) send_close_frame(*reply, now);
+  if (state_ == ReadyState::OPEN)
+    set_state(ReadyState::CLOSING, "received close " + std::to_string(code), now);
+  // The server closes TCP first (§7.1.1); a client waits for it (see tick()).
+  if (closer_.should_close_tcp(now)) close_transport_ = true;
+}
+
+// §7.1.7 Fail the WebSocket Connection: send one Close with the rule's code,
+// close the TCP connection, and process nothing more.
+void Connection::fail(const Violation& violation, TimePoint now) {
+  if (failure_ || state_ == ReadyState::CLOSED) return;
+  failure_ = violation;
+  input_done_ = true;
+  emit(Event{.type = Event::Type::error, .violation = violation});
+  const std::uint16_t code = violation.close_code();
+  if (!closer_.close_sent() && close::valid_on_wire(code)) {
+    auto started = closer_.start(close::ClosePayload{code, truncate_reason(violation.detail())}, now);
+    if (started && *started) send_close_frame(**started, now);
+  }
+  if (state_ == ReadyState::OPEN) set_state(ReadyState::CLOSING, "failed: " + violation.message(), now);
+  close_transport_ = true;
+}
+
+void Connection::transport_closed(TimePoint now) {
+  now_ = now;
+  if (state_ == ReadyState::CLOSED) return;
+  input_done_ = true;
+  close_transport_ = true;
+  if (state_ == ReadyState::CONNECTING) {
+    const Violation v(error::abnormal_closure, "TCP connection closed during the opening handshake");
+    if (!failure_) {
+      failure_ = v;
+      emit(Event{.type = Event::Type::error, .violation = v});
+    }
+    set_state(ReadyState::CLOSED, "TCP connection closed during the handshake", now);
+    emit(Event{.type = Event::Type::close, .code = close::abnormal_closure, .reason = v.message()});
+    return;
+  }
+  Event e{.type = Event::Type::close};
+  if (failure_) {
+    // We failed the connection: report the code we sent, not clean.
+    e.code = closer_.sent() && closer_.sent()->code ? *closer_.sent()->code : close::abnormal_closure;
+    e.reason = failure_->message();
+  } else if (closer_.complete()) {
+    const auto outcome = closer_.outcome();
+    e.code = outcome.code;
+    e.reason = outcome.reason;
+    e.was_clean = outcome.was_clean;
+  } else {
+    // §7.2.1 / CL-7: the TCP connection went away without a close handshake.
+    const Violation v(error::abnormal_closure, closer_.close_sent()
+                                                   ? "TCP connection closed before the peer answered our close"
+                                                   : "TCP connection closed without a close frame");
+    failure_ = v;
+    emit(Event{.type = Event::Type::error, .violation = v});
+    e.code = close::abnormal_closure;
+    e.reason = v.message();
+  }
+  set_state(ReadyState::CLOSED,
+            e.was_clean ? "TCP closed after close " + std::to_string(e.code)
+                        : "TCP closed: " + e.reason,
+            now);
+  emit(std::move(e));
+}
+
+// --- Time ----------------------------------------------------------------------
+
+void Connection::tick(TimePoint now) {
+  now_ = now;
+  switch (state_) {
+    case ReadyState::CONNECTING:
+      if (now >= handshake_deadline_ && (options_.role == Role::server || client_request_)) {
+        const Violation v(error::handshake_timeout,
+                          "opening handshake not complete after " +
+                              std::to_string(options_.handshake_timeout.count()) + " ms");
+        if (options_.role == Role::server) {
+          failure_ = v;
+          emit(Event{.type = Event::Type::error, .violation = v});
+          reject(v, now);
+        } else {
+          failure_ = v;
+          emit(Event{.type = Event::Type::error, .violation = v});
+          set_state(ReadyState::CLOSED, "handshake failed: " + v.message(), now);
+          close_transport_ = true;
+          emit(Event{.type = Event::Type::close, .code = close::abnormal_closure, .reason = v.message()});
+              }
+      }
+      break;
+    case ReadyState::OPEN: {
+      auto action = keepalive_.poll(now);
+      if (action.kind == heartbeat::Keepalive::Action::Kind::send_ping)
+        send_frame(Opcode::ping, true, action.ping_payload, now);
+      else if (action.kind == heartbeat::Keepalive::Action::Kind::fail)
+        fail(*action.violation, now);
+      break;
+    }
+    case ReadyState::CLOSING:
+      if (closer_.timed_out(now) || closer_.should_close_tcp(now)) close_transport_ = true;
+      break;
+    case ReadyState::CLOSED:
+      break;
+  }
+}
+
+TimePoint Connection::next_deadline() const {
+  switch (state_) {
+    case ReadyState::CONNECTING: return close_transport_ ? TimePoint::max() : handshake_deadline_;
+    case ReadyState::OPEN: return keepalive_.next_deadline();
+    case ReadyState::CLOSING: return close_transport_ ? TimePoint::max() : closer_.next_deadline();
+    case ReadyState::CLOSED: return TimePoint::max();
+  }
+  return TimePoint::max();
+}
+
+// --- Sending -------------------------------------------------------------------
+
+bool Connection::can_send_data() const { return state_ == ReadyState::OPEN && closer_.may_send_data(); }
+
+void Connection::send_frame(Opcode opcode, bool fin, std::string_view payload, TimePoint now) {
+  framing::FrameHeader h;
+  h.fin = fin;
+  h.opcode = static_cast<std::uint8_t>(opcode);
+  // §5.1, §5.3: a client masks every frame with a fresh key; a server never.
+  h.mask = options_.role == Role::client;
+  if (h.mask) h.masking_key = masking::random_key();
+  h.payload_length = payload.size();
+  h.length_form = framing::minimal_length_form(payload.size());
+  const std::size_t start = out_.size();
+  framing::append_frame(out_, h, payload);
+  if (observer_) {
+    observer_->on_frame(FrameRecord{
+        Direction::sent, now, h,
+        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(out_.data() + start),
+                                      h.header_size()),
+        payload.substr(0, options_.payload_preview), nullptr});
+  }
+}
+
+void Connection::send_close_frame(const std::string& payload, TimePoint now) {
+  send_frame(Opcode::close, true, payload, now);
+}
+
+bool Connection::send_text(std::string_view text) {
+  if (!can_send_data()) return false;
+  if (!framing::is_valid_utf8(text))
+    throw std::invalid_argument("Connection::send_text: text is not valid UTF-8 (RFC 6455 §5.6)");
+  send_frame(Opcode::text, true, text, now_);
+  return true;
+}
+
+bool Connection::send_binary(std::string_view data) {
+  if (!can_send_data()) return false;
+  send_frame(Opcode::binary, true, data, now_);
+  return true;
+}
+
+bool Connection::send_binary(std::span<const std::uint8_t> data) {
+  return send_binary(std::string_view(reinterpret_cast<const char*>(data.data()), data.size()));
+}
+
+bool Connection::send_fragments(Opcode opcode, std::span<const std::string_view> fragments) {
+  if (opcode != Opcode::text && opcode != Opcode::binary)
+    throw std::invalid_argument("Connection::send_fragments: a message is text or binary (RFC 6455 §5.4)");
+  if (!can_send_data()) return false;
+  if (opcode == Opcode::text) {
+    framing::Utf8Validator utf8;  // the message as a whole must be UTF-8 (§5.6)
+    for (auto f : fragments) utf8.feed(f);
+    if (!utf8.complete())
+      throw std::invalid_argument("Connection::send_fragments: text is not valid UTF-8 (RFC 6455 §5.6)");
+  }
+  if (fragments.empty()) {
+    send_frame(opcode, true, {}, now_);
+    return true;
+  }
+  for (std::size_t i = 0; i < fragments.size(); ++i)
+    send_frame(i == 0 ? opcode : Opcode::continuation, i + 1 == fragments.size(), fragments[i], now_);
+  return true;
+}
+
+bool Connection::send_ping(std::string_view payload) {
+  if (payload.size() > framing::kMaxControlPayload)
+    throw std::invalid_argument("Connection::send_ping: a ping carries at most 125 bytes (RFC 6455 §5.5)");
+  if (state_ != ReadyState::OPEN) return false;
+  send_frame(Opcode::ping, true, payload, now_);
+  keepalive_.on_ping_sent(bytes_of(payload), now_);
+  return true;
+}
+
+bool Connection::send_pong(std::string_view payload) {
+  if (payload.size() > framing::kMaxControlPayload)
+    throw std::invalid_argument("Connection::send_pong: a pong carries at most 125 bytes (RFC 6455 §5.5)");
+  if (state_ != ReadyState::OPEN) return false;
+  send_frame(Opcode::pong, true, payload, now_);
+  return true;
+}
+
+void Connection::close(std::uint16_t code, std::string_view reason) {
+  const close::ClosePayload request{code, std::string(reason)};
+  auto payload = close::encode_payload(request);
+  if (!payload) throw std::invalid_argument("Connection::close: " + payload.violation().message());
+  switch (state_) {
+    case ReadyState::CONNECTING: {
+      // Closing before the handshake finished abandons it (the WHATWG API
+      // fails the connection here).
+      input_done_ = true;
+      close_transport_ = true;
+      set_state(ReadyState::CLOSED, "closed by the application during the handshake", now_);
+      emit(Event{.type = Event::Type::close, .code = close::abnormal_closure,
+                 .reason = "closed by the application during the handshake"});
+        return;
+    }
+    case ReadyState::OPEN: {
+      auto started = closer_.start(request, now_);
+      if (started && *started) {
+        send_close_frame(**started, now_);
+        set_state(ReadyState::CLOSING, "sent close " + std::to_string(code), now_);
+      }
+      return;
+    }
+    case ReadyState::CLOSING:
+    case ReadyState::CLOSED:
+      return;  // a close is already under way
+  }
+}
+
+}  // namespace wslab::connection

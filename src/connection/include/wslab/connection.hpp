@@ -1,0 +1,242 @@
+// Layer 2: one WebSocket connection, either role, as a state machine.
+//
+// The chapters each know one part of RFC 6455; a Connection puts them
+// together in the order bytes meet them:
+//
+//   received bytes -> opening handshake (ch. 2) -> frame parser (ch. 3, which
+//   unmasks with ch. 4) -> message assembly + UTF-8 (ch. 3) -> ping/pong
+//   (ch. 5) and close (ch. 6) -> events for the application
+//
+//   application calls -> frames (ch. 3), masked by a client (ch. 4) -> bytes
+//
+// It is sans-I/O like the chapters: the caller moves bytes between it and a
+// socket and passes the time in. readyState follows the WHATWG WebSocket API:
+//
+//   CONNECTING --handshake accepted--> OPEN --Close sent or received--> CLOSING
+//       |                                |                                 |
+//       +--handshake failed--------------+--------TCP connection gone------+--> CLOSED
+//
+// An Observer, if attached, sees every frame in both directions and every
+// state transition with its cause; the trace, the visualiser and the lessons
+// are built on it. With no observer attached none of that work is done.
+#pragma once
+
+#include <wslab/close.hpp>
+#include <wslab/framing.hpp>
+#include <wslab/handshake.hpp>
+#include <wslab/heartbeat.hpp>
+#include <wslab/rules.hpp>
+#include <wslab/uri.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace wslab::connection {
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+using Duration = std::chrono::milliseconds;
+
+// Named and numbered as in the WHATWG WebSocket interface.
+enum class ReadyState : std::uint8_t { CONNECTING = 0, OPEN = 1, CLOSING = 2, CLOSED = 3 };
+std::string_view to_string(ReadyState state);
+
+enum class Direction : std::uint8_t { received, sent };
+std::string_view to_string(Direction direction);
+
+// --- What an observer sees ------------------------------------------------
+
+struct FrameRecord {
+  Direction direction = Direction::received;
+  TimePoint time{};
+  framing::FrameHeader header{};
+  std::span<const std::uint8_t> raw_header{};  // the header bytes as on the wire
+  // The first Options::payload_preview bytes of the payload, unmasked. (The
+  // masked bytes are these XOR the masking key, §5.3.)
+  std::string_view payload_preview{};
+  // For a received frame that broke a rule: which one. The frame may be
+  // incomplete (rules are checked as soon as the header is read).
+  const Violation* violation = nullptr;
+};
+
+struct Transition {
+  ReadyState from = ReadyState::CONNECTING;
+  ReadyState to = ReadyState::CONNECTING;
+  TimePoint time{};
+  std::string_view cause{}; // "handshake accepted", "received close 1000", ...
+};
+
+struct HandshakeRecord {
+  Direction direction = Direction::received;
+  TimePoint time{};
+  std::string_view head{}; // the HTTP request or response head, verbatim
+};
+
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  virtual void on_handshake(const HandshakeRecord&) {}
+  virtual void on_frame(const FrameRecord&) {}
+  virtual void on_transition(const Transition&) {}
+};
+
+// --- What the application sees --------------------------------------------
+
+struct Event {
+  enum class Type {
+    request,  // server: a valid upgrade request; call accept() or reject()
+    open,     // the handshake completed: readyState is OPEN
+    text,     // a whole text message (valid UTF-8) in `data`
+    binary,   // a whole binary message in `data`
+    ping,     // a ping arrived (the pong has already been queued)
+    pong,     // a pong arrived; `rtt` is set if it answered our ping
+    error,    // a rule was broken; `violation` says which (the close follows)
+    close,    // the connection is CLOSED: `code`, `reason`, `was_clean`
+  };
+  Type type = Type::open;
+  std::string data{};
+  std::uint16_t code = 0;
+  std::string reason{};
+  bool was_clean = false;
+  std::optional<Duration> rtt{};
+  std::optional<Violation> violation{};
+  std::optional<handshake::UpgradeRequest> request{};
+};
+std::string_view to_string(Event::Type type);
+
+struct Options {
+  Role role = Role::server;
+  std::uint64_t max_frame_size = 16u << 20;    // -> 1009
+  std::uint64_t max_message_size = 16u << 20;  // -> 1009
+  handshake::Limits handshake_limits{};         // request/response head size
+  Duration handshake_timeout = std::chrono::seconds(10);
+  Duration close_timeout = std::chrono::seconds(5);
+  heartbeat::Options heartbeat{};               // pings off by default
+  handshake::ClientOptions client{};            // client: origin, subprotocols, ...
+  std::size_t payload_preview = 64;            // bytes of payload an observer sees
+};
+
+class Connection {
+ public:
+  Connection(Options options, TimePoint now, Observer* observer = nullptr);
+
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // --- Opening handshake ---
+  // Client: queue the opening handshake request for `target`. Fails (and
+  // the connection goes CLOSED) if the options hold an invalid subprotocol.
+  MaybeViolation connect(const uri::Uri& target, TimePoint now);
+  // Server, after Event::request: answer 101 (readyState OPEN) ...
+  void accept(const handshake::AcceptOptions& options, TimePoint now);
+  // ... or refuse with the violation's HTTP status (readyState CLOSED).
+  void reject(const Violation& why, TimePoint now);
+
+  // --- Input from the transport ---
+  // Bytes received. The mutable overload unmasks in place without a copy.
+  void receive(std::span<const std::uint8_t> bytes, TimePoint now);
+  void receive(std::span<std::uint8_t> bytes, TimePoint now);
+  void receive(std::string_view bytes, TimePoint now);
+  // The TCP connection is gone (the peer closed it, it broke, or we closed it
+  // because close_transport() said so). readyState becomes CLOSED.
+  void transport_closed(TimePoint now);
+  // Time has passed: heartbeat, handshake and close timeouts.
+  void tick(TimePoint now);
+  // When tick() next has something to do (TimePoint::max() if never).
+  TimePoint next_deadline() const;
+
+  // --- Events for the application, oldest first ---
+  bool has_event() const { return !events_.empty(); }
+  Event next_event();
+
+  // --- Output for the transport ---
+  std::string_view output() const { return std::string_view(out_).substr(out_sent_); }
+  void consume_output(std::size_t n);
+  // Queued bytes not yet handed to the transport.
+  std::size_t buffered_amount() const { return out_.size() - out_sent_; }
+  // The transport should be closed once output() has been written: the close
+  // handshake is over (the server closes first, §7.1.1), the connection
+  // failed (§7.1.7), or the handshake was rejected.
+  bool close_transport() const { return close_transport_; }
+
+  // --- Sending (OPEN only: otherwise nothing is queued and false returned) ---
+  // Text must be valid UTF-8 (std::invalid_argument otherwise).
+  bool send_text(std::string_view text);
+  bool send_binary(std::span<const std::uint8_t> data);
+  bool send_binary(std::string_view data);
+  // One message split into the given fragments (§5.4): the first frame
+  // carries the opcode, the rest are continuations, the last has FIN set.
+  bool send_fragments(framing::Opcode opcode, std::span<const std::string_view> fragments);
+  // Control frames: payload at most 125 bytes (std::invalid_argument).
+  bool send_ping(std::string_view payload = {});
+  bool send_pong(std::string_view payload = {});
+  // Start the close handshake (OPEN: send Close, become CLOSING). The code
+  // must be valid on the wire and the reason UTF-8 of at most 123 bytes
+  // (std::invalid_argument). In CONNECTING the handshake is abandoned.
+  void close(std::uint16_t code = close::normal_closure, std::string_view reason = {});
+
+  // --- State ---
+  ReadyState ready_state() const { return state_; }
+  Role role() const { return options_.role; }
+  const std::string& protocol() const { return protocol_; }      // chosen subprotocol
+  const std::string& extensions() const { return extensions_; }  // agreed extensions
+  const std::optional<Violation>& failure() const { return failure_; }
+  std::optional<Duration> rtt() const { return keepalive_.last_rtt(); }
+  const Options& options() const { return options_; }
+
+ private:
+  void set_state(ReadyState to, std::string_view cause, TimePoint now);
+  void emit(Event event) { events_.push_back(std::move(event)); }
+
+  void receive_handshake(std::span<std::uint8_t> bytes, TimePoint now);
+  void receive_frames(std::span<std::uint8_t> bytes, TimePoint now);
+  void on_message(framing::Message message, TimePoint now);
+  void on_close_frame(const std::string& payload, TimePoint now);
+  void fail(const Violation& violation, TimePoint now);
+  void open(TimePoint now, std::string_view cause);
+
+  void send_frame(framing::Opcode opcode, bool fin, std::string_view payload, TimePoint now);
+  void send_close_frame(const std::string& payload, TimePoint now);
+  bool can_send_data() const;
+
+  void observe_received_frame(TimePoint now, const Violation* violation);
+
+  Options options_;
+  Observer* observer_;
+  ReadyState state_ = ReadyState::CONNECTING;
+  TimePoint now_{};
+  TimePoint handshake_deadline_;
+
+  // Opening handshake.
+  handshake::HeadReader head_reader_;
+  std::optional<handshake::ClientRequest> client_request_;
+  std::optional<handshake::UpgradeRequest> upgrade_request_;
+  std::string early_bytes_;  // bytes that came after the head, before OPEN
+  std::string protocol_;
+  std::string extensions_;
+
+  // Frames and messages.
+  framing::FrameParser parser_;
+  framing::MessageAssembler assembler_;
+  std::string scratch_;  // a mutable copy of const input
+  std::string preview_;  // observer only: payload preview of the frame being read
+
+  // Heartbeat and close.
+  heartbeat::Keepalive keepalive_;
+  close::CloseHandshake closer_;
+  std::optional<Violation> failure_;
+  bool input_done_ = false;  // §7.1.7 / §5.5.1: nothing more is processed
+  bool close_transport_ = false;
+
+  std::string out_;
+  std::size_t out_sent_ = 0;
+  std::deque<Event> events_;
+};
+
+}  // namespace wslab::connection
