@@ -33,9 +33,11 @@ class Narrator : public connection::Observer {
   void on_frame(const connection::FrameRecord& f) override {
     if (!frames) return;
     out_ << "\n  [" << name_ << "] " << connection::to_string(f.direction) << " "
-         << framing::opcode_name(f.header.opcode) << " frame, " << f.header.payload_length
-         << " byte(s) of payload";
-    if (f.violation) out_ << "  REJECTED: " << f.violation->message();
+         << framing::opcode_name(f.header.opcode) << " frame";
+    if (f.violation)
+      out_ << ", REJECTED: " << f.violation->message();
+    else
+      out_ << ", " << f.header.payload_length << " byte(s) of payload";
     out_ << "\n";
     if (f.direction == Direction::sent) {
       // Redraw the frame from its header bytes and payload as they went out.

@@ -1,5 +1,7 @@
 #include "diagram.hpp"
 
+#include <wslab/close.hpp>
+
 #include <algorithm>
 #include <cstdio>
 #include <vector>
@@ -44,10 +46,14 @@ std::string to_hex(std::span<const std::uint8_t> bytes, std::size_t max) {
 }
 
 std::string printable(std::string_view bytes, std::size_t max) {
+  // Valid UTF-8 text is shown as it is; otherwise every byte outside
+  // printable ASCII becomes '.'. Control characters always do.
+  const std::string_view shown = bytes.substr(0, max);
+  const bool text = framing::is_valid_utf8(shown);
   std::string out = "\"";
-  for (std::size_t i = 0; i < bytes.size() && i < max; ++i) {
-    const auto c = static_cast<unsigned char>(bytes[i]);
-    out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '.';
+  for (const char ch : shown) {
+    const auto c = static_cast<unsigned char>(ch);
+    out += (c >= 0x20 && c != 0x7f && (c < 0x80 || text)) ? ch : '.';
   }
   out += bytes.size() > max ? "\"..." : "\"";
   return out;
@@ -154,8 +160,9 @@ std::string draw_frame(std::span<const std::uint8_t> frame) {
     out += line;
   };
   add("FIN          %d   %s\n", fin, fin ? "final fragment of its message" : "more fragments follow (§5.4)");
-  add("RSV1-3       %d%d%d %s\n", rsv1, rsv2, rsv3,
-      (rsv1 || rsv2 || rsv3) ? "set: only an extension may do this, else Fail (§5.2)" : "0 unless an extension is negotiated");
+  add("RSV1-3       %d %d %d  %s\n", rsv1, rsv2, rsv3,
+      (rsv1 || rsv2 || rsv3) ? "set: only a negotiated extension may do this, else Fail (§5.2)"
+                             : "0 unless an extension is negotiated");
   add("opcode       0x%X %s\n", opcode, std::string(framing::opcode_name(opcode)).c_str());
   add("MASK         %d   %s\n", mask, mask ? "masked: client to server (§5.3)" : "not masked: server to client");
   if (frame.size() < header_size) {
@@ -187,6 +194,21 @@ std::string draw_frame(std::span<const std::uint8_t> frame) {
     out += "Unmasked     " + to_hex(bytes(data), 32) + "  " + printable(data) + "\n";
   } else {
     out += "Payload      " + to_hex(bytes(data), 32) + "  " + printable(data) + "\n";
+  }
+  if (opcode == 0x8 && present == length) {
+    // Chapter 6: a Close payload is a 2-byte status code and a UTF-8 reason.
+    const auto parsed = close::parse_payload(bytes(data));
+    if (!parsed) {
+      out += "Close        invalid: " + parsed.violation().message() + "\n";
+    } else if (!parsed->code) {
+      out += "Close        no status code (reported as 1005)\n";
+    } else {
+      const auto info = close::describe(*parsed->code);
+      out += "Close code   " + std::to_string(*parsed->code) + " " +
+             (info ? std::string(info->name) + ": " + std::string(info->meaning) : std::string(close::range_of(*parsed->code))) +
+             "\n";
+      if (!parsed->reason.empty()) out += "Reason       " + printable(parsed->reason, 123) + "\n";
+    }
   }
   if (present < length)
     out += "incomplete payload: " + std::to_string(present) + " of " + std::to_string(length) + " bytes present\n";

@@ -83,6 +83,11 @@ Violation code_not_on_wire(std::uint16_t code) {
                    "close code " + std::to_string(code) + " may not appear on the wire");
 }
 
+Violation reason_not_utf8(const std::string& reason) {
+  return Violation(error::bad_close_reason,
+                   "close reason of " + std::to_string(reason.size()) + " bytes is not valid UTF-8");
+}
+
 }  // namespace
 
 Result<ClosePayload> parse_payload(std::span<const std::uint8_t> payload) {
@@ -103,9 +108,7 @@ Result<ClosePayload> parse_payload(std::span<const std::uint8_t> payload) {
   // §5.5.1: "Following the 2-byte integer, the body MAY contain UTF-8-encoded
   // data with value /reason/".
   std::string reason(payload.begin() + 2, payload.end());
-  if (!framing::is_valid_utf8(reason))
-    return Violation(error::bad_close_reason,
-                     "close reason of " + std::to_string(reason.size()) + " bytes is not valid UTF-8");
+  if (!framing::is_valid_utf8(reason)) return reason_not_utf8(reason);
   return ClosePayload{code, std::move(reason)};
 }
 
@@ -121,9 +124,7 @@ Result<std::string> encode_payload(const ClosePayload& payload) {
   if (payload.reason.size() > kMaxReason)
     return Violation(error::bad_control_size,
                      "close reason " + std::to_string(payload.reason.size()) + " bytes > 123");
-  if (!framing::is_valid_utf8(payload.reason))
-    return Violation(error::bad_close_reason, "close reason of " + std::to_string(payload.reason.size()) +
-                                                  " bytes is not valid UTF-8");
+  if (!framing::is_valid_utf8(payload.reason)) return reason_not_utf8(payload.reason);
   std::string out;
   out.reserve(2 + payload.reason.size());
   out += static_cast<char>(code >> 8);  // network byte order
@@ -141,7 +142,8 @@ Result<std::optional<std::string>> CloseHandshake::start(const ClosePayload& pay
   auto encoded = encode_payload(payload);
   if (!encoded) return encoded.violation();
   sent_ = payload;
-  // §7.1.1 leaves it to us how long to wait; the timeout bounds it.
+  // How long to wait for the peer's answer is ours to choose (§7.1.1 lets
+  // an endpoint give up); the close timeout bounds it.
   deadline_ = now + timeout_;
   return std::optional<std::string>(std::move(encoded).value());
 }

@@ -25,9 +25,10 @@ void append(std::string& out, std::span<const std::uint8_t> bytes) {
   out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }
 
-std::string hex_octet(std::uint8_t octet) {
-  char text[5];
-  std::snprintf(text, sizeof text, "0x%02X", octet);
+// "0xC0"; "0x3" with digits = 1.
+std::string hex(unsigned value, int digits = 2) {
+  char text[16];
+  std::snprintf(text, sizeof text, "0x%0*X", digits, value);
   return text;
 }
 
@@ -38,7 +39,6 @@ MessageAssembler::MessageAssembler(AssemblerOptions options) : options_(options)
 MaybeViolation MessageAssembler::on_header(const FrameHeader& h) {
   frame_fin_ = h.fin;
   frame_is_control_ = is_control(h.opcode);
-  const std::string_view name = opcode_name(h.opcode);
 
   // §5.4: "Control frames MAY be injected in the middle of a fragmented
   // message." A control frame is read on the side, in control_, and leaves an
@@ -63,7 +63,7 @@ MaybeViolation MessageAssembler::on_header(const FrameHeader& h) {
       // the fragments of another message".
       if (message_open_)
         return Violation(error::bad_data_frame,
-                         std::string(name) + " frame while a fragmented " +
+                         std::string(opcode_name(h.opcode)) + " frame while a fragmented " +
                              std::string(opcode_name(static_cast<std::uint8_t>(message_.opcode))) +
                              " message is open");
       message_open_ = true;
@@ -71,18 +71,18 @@ MaybeViolation MessageAssembler::on_header(const FrameHeader& h) {
       utf8_.reset();
       break;
     default:  // reserved non-control opcodes: the parser rejects them first (§5.2)
-      return Violation(error::bad_opcode, "opcode " + std::to_string(h.opcode) + " is " +
-                                              std::string(name));
+      return Violation(error::bad_opcode,
+                       "opcode " + hex(h.opcode, 1) + " is " + std::string(opcode_name(h.opcode)));
   }
 
-  // §10.4: "implementations SHOULD impose a limit on [...] the total message
-  // size after reassembly from multiple frames". The frame's declared length
-  // is enough to know, before any of its payload is read.
+  // §10.4: an implementation "SHOULD impose a limit on frame sizes and the
+  // total message size after reassembly from multiple frames". The frame's
+  // declared length is enough to know, before any of its payload is read.
   const std::uint64_t size = message_.payload.size();  // <= max_message_size
   if (h.payload_length > options_.max_message_size - size) {
-    const std::string total = size == 0 ? std::to_string(h.payload_length)
-                                        : std::to_string(size) + " + " +
-                                              std::to_string(h.payload_length);
+    const std::string total = size == 0
+                                  ? std::to_string(h.payload_length)
+                                  : std::to_string(size) + " + " + std::to_string(h.payload_length);
     return Violation(error::message_too_big, "message payload " + total + " > limit " +
                                                  std::to_string(options_.max_message_size));
   }
@@ -97,13 +97,14 @@ MaybeViolation MessageAssembler::on_payload(std::span<const std::uint8_t> chunk)
     append(control_.payload, chunk);
     return std::nullopt;
   }
-  // §5.6: "the text data [...] MUST be valid UTF-8" for the message as a
-  // whole; a frame may end inside a character, so the validator keeps its
-  // place across frames and fails at the first octet that cannot be UTF-8.
+  // §5.6: "a particular text frame might include a partial UTF-8 sequence;
+  // however, the whole message MUST contain valid UTF-8." So the validator
+  // keeps its place across frames, and fails at the first octet that cannot
+  // be UTF-8, wherever it is (§8.1).
   if (message_.opcode == Opcode::text && !utf8_.feed(chunk)) {
     const std::uint64_t offset = utf8_.valid_bytes();  // within the message
     const std::uint8_t octet = chunk[offset - message_.payload.size()];
-    return Violation(error::bad_utf8, "invalid UTF-8 octet " + hex_octet(octet) + " at byte " +
+    return Violation(error::bad_utf8, "invalid UTF-8 octet " + hex(octet) + " at byte " +
                                           std::to_string(offset) + " of the text message");
   }
   append(message_.payload, chunk);
@@ -119,8 +120,7 @@ Result<std::optional<Message>> MessageAssembler::on_frame_end() {
 
   // §5.6, §8.1: a text message may not end inside a character.
   if (message_.opcode == Opcode::text && !utf8_.complete())
-    return Violation(error::bad_utf8, "text message of " +
-                                          std::to_string(message_.payload.size()) +
+    return Violation(error::bad_utf8, "text message of " + std::to_string(message_.payload.size()) +
                                           " bytes ends inside a UTF-8 sequence");
   message_open_ = false;
   return std::optional<Message>(std::exchange(message_, Message{}));

@@ -18,8 +18,7 @@ bool is_defined(std::uint8_t opcode) {
     case 0x9:  // ping
     case 0xA:  // pong
       return true;
-    default:
-      return false;
+    default: return false;
   }
 }
 
@@ -110,9 +109,7 @@ std::size_t encode_header(const FrameHeader& h, LengthForm form,
   const std::uint8_t mask_bit = h.mask ? 0x80 : 0;
   std::size_t n = 2;
   switch (form) {
-    case LengthForm::len7:
-      out[1] = static_cast<std::uint8_t>(mask_bit | h.payload_length);
-      break;
+    case LengthForm::len7: out[1] = static_cast<std::uint8_t>(mask_bit | h.payload_length); break;
     case LengthForm::len16:
       out[1] = static_cast<std::uint8_t>(mask_bit | 126);
       out[n++] = static_cast<std::uint8_t>(h.payload_length >> 8);
@@ -127,7 +124,8 @@ std::size_t encode_header(const FrameHeader& h, LengthForm form,
 
   // Masking-key: "present if the mask bit is set to 1" (§5.2).
   if (h.mask) {
-    std::copy(h.masking_key.begin(), h.masking_key.end(), out.begin() + static_cast<std::ptrdiff_t>(n));
+    std::copy(h.masking_key.begin(), h.masking_key.end(),
+              out.begin() + static_cast<std::ptrdiff_t>(n));
     n += h.masking_key.size();
   }
   return n;
@@ -151,8 +149,8 @@ void append_frame(std::string& out, FrameHeader h, std::span<const std::uint8_t>
 
 void append_frame(std::string& out, FrameHeader h, std::string_view payload) {
   append_frame(out, h,
-               std::span<const std::uint8_t>(
-                   reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()));
+               std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(payload.data()),
+                                             payload.size()));
 }
 
 }  // namespace wslab::framing

@@ -56,13 +56,9 @@ FrameParser::Step FrameParser::next(std::span<std::uint8_t>& input) {
       raw_size_ = 0;
       state_ = State::header;
       return read_header(input);
-    case State::header:
-      return read_header(input);
-    case State::payload:
-      return read_payload(input);
-    case State::frame_end:
-      state_ = State::frame_start;
-      return Step::frame_end;
+    case State::header: return read_header(input);
+    case State::payload: return read_payload(input);
+    case State::frame_end: state_ = State::frame_start; return Step::frame_end;
   }
   return Step::failed;  // not reached: every state is handled above
 }
@@ -145,30 +141,28 @@ FrameParser::Step FrameParser::read_payload(std::span<std::uint8_t>& input) {
 
 MaybeViolation FrameParser::check_first_octets() const {
   const FrameHeader& h = header_;
-  const std::string_view name = opcode_name(h.opcode);
+  auto name = [&h] { return std::string(opcode_name(h.opcode)); };  // for the details
 
   // §5.2: RSV1-3 "MUST be 0 unless an extension is negotiated that defines
   // meanings for non-zero values."
   if (const auto unexpected = static_cast<std::uint8_t>(h.rsv_bits() & ~options_.allowed_rsv))
-    return Violation(error::bad_reserved_bits,
-                     rsv_names(unexpected) + " set on a " + std::string(name) +
-                         " frame without a negotiated extension");
+    return Violation(error::bad_reserved_bits, rsv_names(unexpected) + " set on a " + name() +
+                                                   " frame without a negotiated extension");
 
   // §5.2: "If an unknown opcode is received, the receiving endpoint MUST
   // _Fail the WebSocket Connection_."
   if (!is_defined(h.opcode))
-    return Violation(error::bad_opcode, "opcode " + hex(h.opcode) + " is " + std::string(name));
+    return Violation(error::bad_opcode, "opcode " + hex(h.opcode) + " is " + name());
 
   // §5.5: "All control frames MUST have a payload length of 125 bytes or less
   // and MUST NOT be fragmented." A 7-bit field of 126 or 127 announces a
   // longer length, so the frame fails before the extended length is read.
   if (is_control(h.opcode)) {
-    if (!h.fin)
-      return Violation(error::bad_control_fragment, std::string(name) + " frame with FIN = 0");
+    if (!h.fin) return Violation(error::bad_control_fragment, name() + " frame with FIN = 0");
     if (const unsigned len7 = raw_[1] & 0x7Fu; len7 > kMaxControlPayload)
-      return Violation(error::bad_control_size,
-                       std::string(name) + ": control frame payload " + std::to_string(len7) +
-                           " > " + std::to_string(kMaxControlPayload));
+      return Violation(error::bad_control_size, name() + ": control frame payload " +
+                                                    std::to_string(len7) + " > " +
+                                                    std::to_string(kMaxControlPayload));
   }
 
   // §5.1: "a server MUST close the connection upon receiving a frame that is
@@ -176,10 +170,9 @@ MaybeViolation FrameParser::check_first_octets() const {
   // masked frame."
   if (options_.role == Role::server && !h.mask)
     return Violation(error::unmasked_client_frame,
-                     "server received an unmasked " + std::string(name) + " frame");
+                     "server received an unmasked " + name() + " frame");
   if (options_.role == Role::client && h.mask)
-    return Violation(error::masked_server_frame,
-                     "client received a masked " + std::string(name) + " frame");
+    return Violation(error::masked_server_frame, "client received a masked " + name() + " frame");
   return std::nullopt;
 }
 
@@ -190,8 +183,7 @@ MaybeViolation FrameParser::check_length() const {
   // §5.2: "the minimal number of bytes MUST be used to encode the length"
   // and, for the 64-bit form, "the most significant bit MUST be 0".
   switch (h.length_form) {
-    case LengthForm::len7:
-      break;
+    case LengthForm::len7: break;
     case LengthForm::len16:
       if (h.payload_length < 126)
         return Violation(error::non_minimal_length,
@@ -199,9 +191,8 @@ MaybeViolation FrameParser::check_length() const {
       break;
     case LengthForm::len64:
       if ((h.payload_length >> 63) != 0)
-        return Violation(error::bad_length_msb,
-                         "64-bit payload length " + hex(h.payload_length) +
-                             " has the most significant bit set");
+        return Violation(error::bad_length_msb, "64-bit payload length " + hex(h.payload_length) +
+                                                    " has the most significant bit set");
       if (h.payload_length <= 0xFFFF)
         return Violation(error::non_minimal_length,
                          "payload length " + length + " sent in the 64-bit form, minimal is " +
@@ -209,8 +200,9 @@ MaybeViolation FrameParser::check_length() const {
       break;
   }
 
-  // §10.4: "implementations SHOULD impose a limit on frame sizes", checked
-  // before a byte of the payload is read.
+  // §10.4: an implementation "SHOULD impose a limit on frame sizes and the
+  // total message size"; the frame size is checked before a byte of the
+  // payload is read. (The message size is the assembler's.)
   if (h.payload_length > options_.max_frame_size)
     return Violation(error::frame_too_big, "frame payload " + length + " > limit " +
                                                std::to_string(options_.max_frame_size));

@@ -39,8 +39,8 @@ bool eight_ascii_octets(const std::uint8_t* p) noexcept {
 }  // namespace
 
 bool Utf8Validator::accept(std::uint8_t octet) noexcept {
-  if (need_ == 0) {  // between characters: a lead octet
-    if (octet <= 0x7F) return true;  // UTF8-1
+  if (need_ == 0) {                        // between characters: a lead octet
+    if (octet <= 0x7F) return true;        // UTF8-1
     if (octet >= 0xC2 && octet <= 0xDF) {  // UTF8-2
       need_ = 1;
       return true;
@@ -106,10 +106,10 @@ bool is_valid_utf8_reference(std::string_view text) noexcept {
   std::size_t i = 0;
   while (i < text.size()) {
     const auto lead = static_cast<std::uint8_t>(text[i]);
-    std::size_t length;    // octets in this character
-    char32_t code_point;   // the bits of the lead octet, to be continued
-    char32_t smallest;     // the smallest code point that needs `length` octets
-    if (lead < 0x80) {  // 0xxxxxxx
+    std::size_t length;   // octets in this character
+    char32_t code_point;  // the bits of the lead octet, to be continued
+    char32_t smallest;    // the smallest code point that needs `length` octets
+    if (lead < 0x80) {    // 0xxxxxxx
       length = 1;
       code_point = lead;
       smallest = 0;

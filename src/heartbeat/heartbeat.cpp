@@ -45,21 +45,28 @@ void Keepalive::record_ping(std::string payload, TimePoint now) {
   last_ping_ = now;
 }
 
+TimePoint Keepalive::ping_due() const {
+  if (options_.ping_interval == Duration::zero()) return TimePoint::max();
+  // While a pong timeout watches the outstanding ping, the next ping waits
+  // for its pong. With no pong timeout nobody waits for it, so a lost pong
+  // does not stop the keepalive.
+  if (outstanding_ && options_.pong_timeout > Duration::zero()) return TimePoint::max();
+  return last_ping_ + options_.ping_interval;
+}
+
+TimePoint Keepalive::pong_due() const {
+  if (!outstanding_ || options_.pong_timeout == Duration::zero()) return TimePoint::max();
+  return unanswered_since_ + options_.pong_timeout;
+}
+
 Keepalive::Action Keepalive::poll(TimePoint now) {
   Action action;
-  const bool watching_pong = options_.pong_timeout > Duration::zero();
-  if (outstanding_ && watching_pong && now >= unanswered_since_ + options_.pong_timeout) {
+  if (now >= pong_due()) {
     action.kind = Action::Kind::fail;
     action.violation =
         Violation(error::pong_timeout, "no pong " + std::to_string(options_.pong_timeout.count()) +
                                            " ms after ping #" + std::to_string(unanswered_number_));
-    return action;
-  }
-  // With no pong timeout nobody waits for the outstanding pong, so it does
-  // not hold back the next ping: the keepalive keeps the connection busy
-  // even if a pong was lost.
-  const bool may_ping = !outstanding_ || !watching_pong;
-  if (options_.ping_interval > Duration::zero() && may_ping && now >= last_ping_ + options_.ping_interval) {
+  } else if (now >= ping_due()) {
     action.kind = Action::Kind::send_ping;
     action.ping_payload = sequence_payload(pings_sent_ + 1);
     record_ping(action.ping_payload, now);
@@ -68,12 +75,7 @@ Keepalive::Action Keepalive::poll(TimePoint now) {
 }
 
 TimePoint Keepalive::next_deadline() const {
-  TimePoint deadline = TimePoint::max();
-  const bool watching_pong = options_.pong_timeout > Duration::zero();
-  if (options_.ping_interval > Duration::zero() && (!outstanding_ || !watching_pong))
-    deadline = last_ping_ + options_.ping_interval;
-  if (outstanding_ && watching_pong) deadline = std::min(deadline, unanswered_since_ + options_.pong_timeout);
-  return deadline;
+  return std::min(ping_due(), pong_due());
 }
 
 std::optional<Duration> Keepalive::on_pong(std::span<const std::uint8_t> payload, TimePoint now) {

@@ -4,8 +4,8 @@
 // out, one octet at a time. apply_mask does the same XOR a word at a time:
 // because the key repeats every 4 octets, 8 consecutive octets are always
 // masked by the same 8-byte pattern (the key, rotated to the right starting
-// octet, written twice), and 16 by that pattern twice (SSE2 on x86-64). The tests check that both agree for
-// every offset, length and alignment.
+// octet, written twice), and 16 by that pattern twice (SSE2 on x86-64).
+// The tests check that both agree for every offset, length and alignment.
 #include "wslab/masking.hpp"
 
 #include <openssl/rand.h>

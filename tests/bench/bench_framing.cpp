@@ -64,12 +64,8 @@ Decoded decode(std::span<std::uint8_t> wire) {
       if (step == FrameParser::Step::need_more) break;
       wslab::MaybeViolation v;
       switch (step) {
-        case FrameParser::Step::header:
-          v = assembler.on_header(parser.header());
-          break;
-        case FrameParser::Step::payload:
-          v = assembler.on_payload(parser.payload());
-          break;
+        case FrameParser::Step::header: v = assembler.on_header(parser.header()); break;
+        case FrameParser::Step::payload: v = assembler.on_payload(parser.payload()); break;
         case FrameParser::Step::frame_end: {
           auto done = assembler.on_frame_end();
           if (!done.ok()) {
@@ -81,11 +77,8 @@ Decoded decode(std::span<std::uint8_t> wire) {
           }
           break;
         }
-        case FrameParser::Step::failed:
-          v = parser.violation();
-          break;
-        case FrameParser::Step::need_more:
-          break;
+        case FrameParser::Step::failed: v = parser.violation(); break;
+        case FrameParser::Step::need_more: break;
       }
       if (v) {
         std::fprintf(stderr, "bench_framing: %s\n", v->message().c_str());
@@ -120,7 +113,7 @@ bool run(const Workload& w) {
 
   std::vector<std::uint8_t> work(wire.size());
   std::vector<double> seconds;
-  for (int r = -1; r < kRepetitions; ++r) {  // run -1 is the warm-up
+  for (int r = -1; r < kRepetitions; ++r) {             // run -1 is the warm-up
     std::copy(wire.begin(), wire.end(), work.begin());  // decoding unmasks in place
     const auto start = Clock::now();
     const Decoded d = decode(work);
@@ -140,8 +133,8 @@ bool run(const Workload& w) {
   const double frames_per_s = static_cast<double>(w.frames) / median;
   const double mib_per_s =
       static_cast<double>(w.frames * payload.size()) / median / static_cast<double>(1u << 20);
-  const double wire_mib_per_s = static_cast<double>(wire.size()) / median /
-                                static_cast<double>(1u << 20);
+  const double wire_mib_per_s =
+      static_cast<double>(wire.size()) / median / static_cast<double>(1u << 20);
   std::printf("%-8s %-7s %10zu %12.0f %14.1f %11.1f\n", w.label,
               w.opcode == Opcode::text ? "text" : "binary", w.frames, frames_per_s, mib_per_s,
               wire_mib_per_s);
@@ -157,9 +150,10 @@ int main() {
       {"64 KiB", 64 * 1024, Opcode::binary, 1024},
       {"64 KiB", 64 * 1024, Opcode::text, 1024},
   };
-  std::printf("frame decoding: FrameParser + MessageAssembler, masked client frames at a server,\n"
-              "read in %zu KiB pieces; median of %d runs after a warm-up\n\n",
-              kReadSize / 1024, kRepetitions);
+  std::printf(
+      "frame decoding: FrameParser + MessageAssembler, masked client frames at a server,\n"
+      "read in %zu KiB pieces; median of %d runs after a warm-up\n\n",
+      kReadSize / 1024, kRepetitions);
   std::printf("%-8s %-7s %10s %12s %14s %11s\n", "payload", "opcode", "frames/run", "frames/s",
               "payload MiB/s", "wire MiB/s");
   bool ok = true;

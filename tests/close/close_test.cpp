@@ -322,8 +322,9 @@ TEST_CASE("CL-3 a Close without a code is answered with an empty Close, the outc
 }
 
 TEST_CASE("CL-3 simultaneous close: each side's Close answers the other's, none is sent twice", "[close]") {
-  // Both ends start closing before they see the other's Close (§7.1.3 calls
-  // this "both endpoints [...] simultaneously").
+  // §5.5.1: "If a client and server both send a Close message at the same
+  // time, both endpoints will have sent and received a Close message and
+  // should consider the WebSocket connection closed".
   CloseHandshake client(Role::client, 5000ms);
   CloseHandshake server(Role::server, 5000ms);
   const auto from_client = client.start(payload(1000, "client done"), at(0));

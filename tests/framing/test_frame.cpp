@@ -49,13 +49,22 @@ FrameHeader header(std::uint8_t opcode, std::uint64_t length, bool fin = true) {
 
 TEST_CASE("FR-2 opcode helpers: six defined opcodes, ten reserved, control iff the top bit is set",
           "[framing]") {
-  const std::array<const char*, 16> names = {
-      "continuation",         "text",                 "binary",
-      "reserved non-control", "reserved non-control", "reserved non-control",
-      "reserved non-control", "reserved non-control", "close",
-      "ping",                 "pong",                 "reserved control",
-      "reserved control",     "reserved control",     "reserved control",
-      "reserved control"};
+  const std::array<const char*, 16> names = {"continuation",
+                                             "text",
+                                             "binary",
+                                             "reserved non-control",
+                                             "reserved non-control",
+                                             "reserved non-control",
+                                             "reserved non-control",
+                                             "reserved non-control",
+                                             "close",
+                                             "ping",
+                                             "pong",
+                                             "reserved control",
+                                             "reserved control",
+                                             "reserved control",
+                                             "reserved control",
+                                             "reserved control"};
   for (std::uint8_t op = 0; op < 16; ++op) {
     INFO("opcode " << int(op));
     CHECK(opcode_name(op) == names[op]);
@@ -146,8 +155,7 @@ TEST_CASE("encode_header refuses a length that does not fit the form and a 5-bit
           "[framing]") {
   std::array<std::uint8_t, kMaxHeaderSize> out{};
   CHECK_THROWS_AS(encode_header(header(0x1, 126), LengthForm::len7, out), std::invalid_argument);
-  CHECK_THROWS_AS(encode_header(header(0x1, 65536), LengthForm::len16, out),
-                  std::invalid_argument);
+  CHECK_THROWS_AS(encode_header(header(0x1, 65536), LengthForm::len16, out), std::invalid_argument);
   CHECK_THROWS_AS(encode_header(header(0x10, 0), out), std::invalid_argument);
   CHECK(encode_header(header(0x1, 65535), LengthForm::len16, out) == 4);
 }

@@ -10,8 +10,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <initializer_list>
 #include <optional>
@@ -49,8 +49,8 @@ struct Delivered {
   std::vector<Bytes> raw_headers;
   std::vector<Bytes> payloads;  // per frame, the chunks put together
   std::optional<Violation> violation;
-  Bytes failed_raw_header;      // raw_header() at Step::failed
-  std::size_t consumed = 0;     // bytes the parser took from its input
+  Bytes failed_raw_header;   // raw_header() at Step::failed
+  std::size_t consumed = 0;  // bytes the parser took from its input
   // Invariants checked on every step, reported once.
   bool need_more_with_input_left = false;
   bool chunk_outside_input = false;  // a payload chunk that is not in the input (a copy)
@@ -240,8 +240,7 @@ TEST_CASE("FR-6 §5.7 an unmasked ping and a masked pong, both carrying \"Hello\
   CHECK(at_server.payloads[0] == as_bytes("Hello"));
 }
 
-TEST_CASE("FR-3 §5.7 256 bytes of binary data in one unmasked frame: 16-bit length",
-          "[framing]") {
+TEST_CASE("FR-3 §5.7 256 bytes of binary data in one unmasked frame: 16-bit length", "[framing]") {
   Bytes payload(256);
   for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<std::uint8_t>(i);
   const Bytes wire = encode(unmasked(0x2, 256), payload);
@@ -302,14 +301,16 @@ TEST_CASE("FR-1 bad_reserved_bits names every unexpected bit and ignores allowed
   ParserOptions options = as(Role::client);
   options.allowed_rsv = kRsv1;  // as permessage-deflate would negotiate
   const Delivered d = expect_failure(bytes({0xF2, 0x00}), options, error::bad_reserved_bits);
-  CHECK(d.violation->detail() == "RSV2 and RSV3 set on a binary frame without a negotiated extension");
+  CHECK(d.violation->detail() ==
+        "RSV2 and RSV3 set on a binary frame without a negotiated extension");
   CHECK(d.violation->message() ==
         "1002: RSV2 and RSV3 set on a binary frame without a negotiated extension (RFC 6455 §5.2)");
 }
 
 TEST_CASE("FR-2 bad_opcode: each of the ten reserved opcodes -> 1002", "[framing]") {
   const int opcode = GENERATE(0x3, 0x4, 0x5, 0x6, 0x7, 0xB, 0xC, 0xD, 0xE, 0xF);
-  const Delivered d = expect_failure(bytes({0x80 | opcode, 0x00}), as(Role::client), error::bad_opcode);
+  const Delivered d =
+      expect_failure(bytes({0x80 | opcode, 0x00}), as(Role::client), error::bad_opcode);
   const std::string kind = opcode >= 0x8 ? "reserved control" : "reserved non-control";
   char hex[8];
   std::snprintf(hex, sizeof hex, "0x%X", opcode);
@@ -320,7 +321,8 @@ TEST_CASE("FR-2 bad_opcode: each of the ten reserved opcodes -> 1002", "[framing
 TEST_CASE("FR-4 bad_control_size: a ping announcing 126 bytes fails before its length arrives",
           "[framing]") {
   // Only the first two octets: the 7-bit field 126 already says "more than 125".
-  const Delivered d = expect_failure(bytes({0x89, 0x7E}), as(Role::client), error::bad_control_size);
+  const Delivered d =
+      expect_failure(bytes({0x89, 0x7E}), as(Role::client), error::bad_control_size);
   CHECK(d.violation->detail() == "ping: control frame payload 126 > 125");
   CHECK(d.violation->message() == "1002: ping: control frame payload 126 > 125 (RFC 6455 §5.5)");
   CHECK(d.consumed == 2);
@@ -349,7 +351,8 @@ TEST_CASE("FR-4 bad_control_size: close and pong with a 64-bit length, and 125 b
 TEST_CASE("FR-4 bad_control_fragment: a control frame with FIN = 0 -> 1002", "[framing]") {
   const auto [opcode, name] =
       GENERATE(table<int, std::string>({{0x8, "close"}, {0x9, "ping"}, {0xA, "pong"}}));
-  const Delivered d = expect_failure(bytes({opcode, 0x00}), as(Role::client), error::bad_control_fragment);
+  const Delivered d =
+      expect_failure(bytes({opcode, 0x00}), as(Role::client), error::bad_control_fragment);
   CHECK(d.violation->detail() == name + " frame with FIN = 0");
   CHECK(d.violation->close_code() == 1002);
 }
@@ -357,19 +360,21 @@ TEST_CASE("FR-4 bad_control_fragment: a control frame with FIN = 0 -> 1002", "[f
 TEST_CASE("FR-3 non_minimal_length: a length that fits a shorter form -> 1002", "[framing]") {
   SECTION("0, 5 and 125 in the 16-bit form") {
     const int length = GENERATE(0, 5, 125);
-    const Delivered d =
-        expect_failure(bytes({0x82, 0x7E, 0x00, length}), as(Role::client), error::non_minimal_length);
-    CHECK(d.violation->detail() ==
-          "payload length " + std::to_string(length) + " sent in the 16-bit form, minimal is 7-bit");
+    const Delivered d = expect_failure(bytes({0x82, 0x7E, 0x00, length}), as(Role::client),
+                                       error::non_minimal_length);
+    CHECK(d.violation->detail() == "payload length " + std::to_string(length) +
+                                       " sent in the 16-bit form, minimal is 7-bit");
     CHECK(d.consumed == 4);
   }
   SECTION("125 and 65535 in the 64-bit form") {
     const Delivered small = expect_failure(bytes({0x82, 0x7F, 0, 0, 0, 0, 0, 0, 0, 125}),
                                            as(Role::client), error::non_minimal_length);
-    CHECK(small.violation->detail() == "payload length 125 sent in the 64-bit form, minimal is 7-bit");
+    CHECK(small.violation->detail() ==
+          "payload length 125 sent in the 64-bit form, minimal is 7-bit");
     const Delivered d = expect_failure(bytes({0x82, 0x7F, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF}),
                                        as(Role::client), error::non_minimal_length);
-    CHECK(d.violation->detail() == "payload length 65535 sent in the 64-bit form, minimal is 16-bit");
+    CHECK(d.violation->detail() ==
+          "payload length 65535 sent in the 64-bit form, minimal is 16-bit");
     CHECK(d.consumed == 10);
   }
   SECTION("the smallest lengths of each form are accepted") {
@@ -420,15 +425,16 @@ TEST_CASE("FR-8 frame_too_big: a frame over max_frame_size fails at its header -
 }
 
 TEST_CASE("MK-2 server receives an unmasked frame: unmasked_client_frame -> 1002", "[framing]") {
-  const Delivered d = expect_failure(bytes({0x81, 0x05, 'H', 'e', 'l', 'l', 'o'}),
-                                     as(Role::server), error::unmasked_client_frame);
+  const Delivered d = expect_failure(bytes({0x81, 0x05, 'H', 'e', 'l', 'l', 'o'}), as(Role::server),
+                                     error::unmasked_client_frame);
   CHECK(d.violation->detail() == "server received an unmasked text frame");
   CHECK(d.violation->close_code() == 1002);
   CHECK(d.consumed == 2);
 }
 
 TEST_CASE("MK-2 client receives an unmasked frame: accepted", "[framing]") {
-  const Delivered d = expect_success(bytes({0x81, 0x05, 'H', 'e', 'l', 'l', 'o'}), as(Role::client));
+  const Delivered d =
+      expect_success(bytes({0x81, 0x05, 'H', 'e', 'l', 'l', 'o'}), as(Role::client));
   CHECK_FALSE(d.headers[0].mask);
   CHECK(d.payloads[0] == as_bytes("Hello"));
 }
@@ -461,10 +467,10 @@ TEST_CASE("FR-1 the rules of octets 0-1 are checked in order: RSV, opcode, contr
 // --- Incremental parsing ----------------------------------------------------
 
 TEST_CASE("FR-3 length_form records the form seen on the wire", "[framing]") {
-  const Delivered d = expect_success(
-      encode(unmasked(0x2, 0), {}) + encode(unmasked(0x2, 300), Bytes(300, 1)) +
-          encode(unmasked(0x2, 70000), Bytes(70000, 2)),
-      as(Role::client));
+  const Delivered d =
+      expect_success(encode(unmasked(0x2, 0), {}) + encode(unmasked(0x2, 300), Bytes(300, 1)) +
+                         encode(unmasked(0x2, 70000), Bytes(70000, 2)),
+                     as(Role::client));
   REQUIRE(d.headers.size() == 3);
   CHECK(d.headers[0].length_form == LengthForm::len7);
   CHECK(d.headers[1].length_form == LengthForm::len16);
@@ -594,8 +600,7 @@ TEST_CASE("FR-6 need_more on empty input, in every state", "[framing]") {
 
 // --- Properties -------------------------------------------------------------
 
-TEST_CASE("FR-3 property: decode(encode(f)) == f for random frames, split anywhere",
-          "[framing]") {
+TEST_CASE("FR-3 property: decode(encode(f)) == f for random frames, split anywhere", "[framing]") {
   std::mt19937 rng(20240613);
   auto uniform = [&](std::uint64_t lo, std::uint64_t hi) {
     return std::uniform_int_distribution<std::uint64_t>(lo, hi)(rng);

@@ -281,8 +281,7 @@ TEST_CASE("U8-2 fail fast: valid text then a bad sequence stops at the bad octet
        12},
       {"6.4.3 kosme F4 90 80 80 truncated", kosme + from_hex("F4 90"), Verdict::invalid, 12},
       {"surrogate inside ASCII", "Hello " + from_hex("ED A0 80") + "world", Verdict::invalid, 7},
-      {"C0 after 20 ASCII octets", std::string(20, 'a') + from_hex("C0 80"), Verdict::invalid,
-       20},
+      {"C0 after 20 ASCII octets", std::string(20, 'a') + from_hex("C0 80"), Verdict::invalid, 20},
   };
   for (const Case& c : cases) check_case(c);
 }
@@ -451,8 +450,7 @@ TEST_CASE("U8-1 state carries across feeds: a character may be split anywhere", 
   }
 }
 
-TEST_CASE("U8-2 after the first bad octet the validator stays failed until reset",
-          "[framing]") {
+TEST_CASE("U8-2 after the first bad octet the validator stays failed until reset", "[framing]") {
   Utf8Validator v;
   CHECK_FALSE(v.feed(from_hex("61 62 C0 63")));
   CHECK(v.valid_bytes() == 2);

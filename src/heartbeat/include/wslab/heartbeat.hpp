@@ -82,6 +82,8 @@ class Keepalive {
   };
 
   void record_ping(std::string payload, TimePoint now);
+  TimePoint ping_due() const;  // when the next ping is due; TimePoint::max() if none may go
+  TimePoint pong_due() const;  // when the awaited pong is overdue; TimePoint::max() if none
 
   Options options_;
   TimePoint last_ping_;               // when the last ping went out (or the start)
