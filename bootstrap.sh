@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # bootstrap.sh: install what wslab needs on Debian 12, build it, run it.
 #
-#   ./bootstrap.sh start      install, build (release) and start the main job
+#   ./bootstrap.sh start      install, build (release) and start the main job:
+#                             the server (wslab serve) on http://127.0.0.1:8080/
 #   ./bootstrap.sh test       install, build (debug) and run every test
+#   ./bootstrap.sh demo       the chapter demo in the terminal
 #   ./bootstrap.sh test-asan  the same tests under AddressSanitizer + UBSan
 #   ./bootstrap.sh deps       only install the Debian packages
 #   ./bootstrap.sh bench      build (release) and run the benchmarks
@@ -12,7 +14,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PACKAGES=(cmake ninja-build g++ pkg-config libpoco-dev catch2 libssl-dev zlib1g-dev)
+# Build: the compiler, CMake, POCO, Catch2, OpenSSL, zlib. Tests: real peers
+# (Python's websockets, tinyproxy, headless Chromium).
+PACKAGES=(cmake ninja-build g++ pkg-config libpoco-dev catch2 libssl-dev zlib1g-dev
+          python3 python3-websockets tinyproxy chromium)
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
@@ -49,6 +54,11 @@ case "${1:-}" in
   start)
     install_deps
     build release
+    exec build/release/src/app/wslab serve "${@:2}"
+    ;;
+  demo)
+    install_deps
+    build release
     exec build/release/src/app/wslab demo "${@:2}"
     ;;
   test) install_deps; run_tests debug ;;
@@ -59,7 +69,7 @@ case "${1:-}" in
     for b in build/release/tests/bench/bench_*; do [ -x "$b" ] && "$b"; done
     ;;
   *)
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

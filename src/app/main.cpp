@@ -1,80 +1,191 @@
-// `wslab`: the command-line face of the library.
+// `wslab`: the command-line face of the library. Options are parsed with
+// POCO Util; each subcommand takes the ones that apply to it and names any
+// that do not. Every error is one line on stderr and a documented status.
+#include "commands.hpp"
 #include "demo.hpp"
-#include "diagram.hpp"
 
-#include <wslab/handshake.hpp>
+#include <Poco/Exception.h>
+#include <Poco/Util/Application.h>
+#include <Poco/Util/Option.h>
+#include <Poco/Util/OptionCallback.h>
+#include <Poco/Util/OptionSet.h>
 
 #include <iostream>
-#include <string>
-#include <string_view>
 #include <unistd.h>
-#include <vector>
 
+namespace wslab::app {
 namespace {
 
-// Exit statuses, documented in `wslab help`.
-constexpr int kOk = 0;
-constexpr int kUsage = 2;
-constexpr int kBadInput = 3;
-
-constexpr const char* kUsageText = R"(usage: wslab <command> [arguments]
+constexpr const char* kUsage = R"(usage: wslab <command> [arguments] [options]
 
 commands:
-  demo [--step]             walk through every chapter in the terminal
-                            (--step: wait for Enter between chapters)
-  frame decode HEX...       draw a frame as RFC 6455 §5.2's bit diagram,
-                            every field named, the payload unmasked
-  handshake accept KEY      compute Sec-WebSocket-Accept step by step
-  help                      this text
+  serve                       run the WebSocket server (see `wslab help serve`)
+  connect URL                 interactive client: type lines to send them
+  send URL MESSAGE            send one message, print the reply, exit
+  frame decode HEX...         draw a frame as RFC 6455 §5.2's bit diagram
+  frame encode --text T ...   build a frame (see `wslab help frame`)
+  handshake accept KEY        compute Sec-WebSocket-Accept step by step
+  demo [--step]               walk through every chapter in the terminal
+  help [COMMAND]              this text, or one command's options
 
-exit status: 0 success, 2 usage error, 3 invalid input (the message names
-the rule that was broken)
+exit status: 0 success; 2 usage error; 3 invalid input (the message names the
+rule); 4 could not connect or the handshake was refused; 5 the connection
+failed or closed abnormally; 6 no answer in time
 )";
 
-int usage_error(const std::string& message) {
-  std::cerr << "wslab: " << message << "\n(run `wslab help` for usage)\n";
-  return kUsage;
-}
+constexpr const char* kServeHelp = R"(usage: wslab serve [options]
+
+Runs the WebSocket server: GET / a demo page, /healthz, and the WebSocket
+endpoints /ws (echo), /chat/ws (broadcast), /trace/ws (trace stream).
+SIGINT or SIGTERM: close 1001 to every client, wait for the close
+handshakes (up to --close-timeout), exit 0.
+
+  --host ADDR               address to listen on           (127.0.0.1)
+  --port N                  port, 0 for any free one        (8080)
+  --tls-cert FILE           PEM certificate: serve wss://
+  --tls-key FILE            PEM private key for --tls-cert
+  --tls-self-signed         a throw-away certificate for localhost
+  --max-message SIZE        largest message, else close 1009 (16M)
+  --max-frame SIZE          largest frame, else close 1009   (16M)
+  --max-connections N       more get HTTP 503               (10000)
+  --max-header-bytes SIZE   request head limit, else 431    (8K)
+  --handshake-timeout DUR   to finish the opening handshake (10s)
+  --close-timeout DUR       to finish the close handshake   (5s)
+  --ping-interval DUR       ping idle peers; 0 = never      (30s)
+  --pong-timeout DUR        fail a peer silent this long    (30s)
+  --origin ORIGIN           allow only these Origins (repeatable); others 403
+  --log-level LEVEL         error, warning, information, debug (information)
+)";
+
+constexpr const char* kClientHelp = R"(usage: wslab connect URL [options]
+       wslab send URL (MESSAGE | --binary HEX) [options]
+
+connect: each line typed is sent as a text message; also
+  /ping [data]   /binary HEX   /close [code [reason]]
+received messages and readyState changes are printed.
+send: sends MESSAGE, prints the first reply, closes with 1000.
+
+  --subprotocol NAME        offer a subprotocol (repeatable)
+  --origin ORIGIN           send an Origin header
+  --binary HEX              (send) send these bytes as a binary message instead
+  --timeout DUR             connect / reply timeout           (10s)
+  --insecure                wss://: do not verify the certificate (unsafe)
+  --ca-file FILE            wss://: trust this PEM bundle instead of the system's
+  --proxy URL               HTTP proxy (CONNECT); default: $http_proxy / $https_proxy
+)";
+
+constexpr const char* kFrameHelp = R"(usage: wslab frame decode HEX...
+       wslab frame encode (--text TEXT | --binary HEX) [options]
+
+encode builds any frame, broken ones included, and draws it:
+  --opcode OP               text, binary, close, ping, pong, continuation or 0x0-0xF
+  --mask KEY                mask with KEY (8 hex digits) or "random"
+  --no-fin                  FIN = 0 (a fragment)
+  --rsv1, --rsv2, --rsv3    set a reserved bit
+  --length-form 7|16|64     write the length in this form, even a non-minimal one
+  --close-code N            a close frame with code N and --text as the reason
+)";
+
+class Wslab : public Poco::Util::Application {
+ public:
+  Options options;
+
+ protected:
+  void defineOptions(Poco::Util::OptionSet& set) override {
+    // Name, whether it takes a value, whether it may be given more than once.
+    struct Def {
+      const char* name;
+      const char* arg;
+      bool repeatable;
+    };
+    static const Def defs[] = {
+        {"help", nullptr, false},          {"host", "ADDR", false},
+        {"port", "N", false},              {"tls-cert", "FILE", false},
+        {"tls-key", "FILE", false},        {"tls-self-signed", nullptr, false},
+        {"max-message", "SIZE", false},    {"max-frame", "SIZE", false},
+        {"max-connections", "N", false},   {"max-header-bytes", "SIZE", false},
+        {"handshake-timeout", "DUR", false}, {"close-timeout", "DUR", false},
+        {"ping-interval", "DUR", false},   {"pong-timeout", "DUR", false},
+        {"origin", "ORIGIN", true},        {"log-level", "LEVEL", false},
+        {"subprotocol", "NAME", true},     {"binary", "HEX", false},
+        {"timeout", "DUR", false},         {"insecure", nullptr, false},
+        {"ca-file", "FILE", false},        {"proxy", "URL", false},
+        {"text", "TEXT", false},           {"opcode", "OP", false},
+        {"mask", "KEY", false},            {"no-fin", nullptr, false},
+        {"rsv1", nullptr, false},          {"rsv2", nullptr, false},
+        {"rsv3", nullptr, false},          {"length-form", "BITS", false},
+        {"close-code", "N", false},        {"step", nullptr, false},
+    };
+    for (const auto& d : defs) {
+      Poco::Util::Option o(d.name, "");
+      o.repeatable(d.repeatable).callback(Poco::Util::OptionCallback<Wslab>(this, &Wslab::remember));
+      if (d.arg) o.argument(d.arg, true);
+      set.addOption(o);
+    }
+  }
+
+  void remember(const std::string& name, const std::string& value) { options.add(name, value); }
+
+  int main(const std::vector<std::string>& args) override {
+    try {
+      return dispatch(args);
+    } catch (const UsageError& e) {
+      std::cerr << "wslab: " << e.what() << "\n(run `wslab help` for usage)\n";
+      return kExitUsage;
+    } catch (const InputError& e) {
+      std::cerr << "wslab: " << e.what() << "\n";
+      return kExitBadInput;
+    } catch (const Poco::Exception& e) {
+      std::cerr << "wslab: " << e.displayText() << "\n";
+      return kExitAbnormal;
+    } catch (const std::exception& e) {
+      std::cerr << "wslab: " << e.what() << "\n";
+      return kExitAbnormal;
+    }
+  }
+
+ private:
+  int help(const std::string& topic) {
+    if (topic == "serve") std::cout << kServeHelp;
+    else if (topic == "connect" || topic == "send") std::cout << kClientHelp;
+    else if (topic == "frame") std::cout << kFrameHelp;
+    else std::cout << kUsage;
+    return kExitOk;
+  }
+
+  int dispatch(const Args& args) {
+    const std::string command = args.empty() ? "" : args[0];
+    if (command.empty() && !options.has("help")) {
+      std::cerr << kUsage;
+      return kExitUsage;
+    }
+    if (command.empty() || command == "help") return help(args.size() > 1 ? args[1] : "");
+    if (options.has("help")) return help(command);
+    if (command == "demo") {
+      options.only("demo", {"step"});
+      if (args.size() != 1) throw UsageError("usage: wslab demo [--step]");
+      return run_demo(std::cout, DemoOptions{.step = options.has("step") && isatty(STDIN_FILENO)});
+    }
+    if (command == "frame") return run_frame(args, options);
+    if (command == "handshake") return run_handshake(args, options);
+    if (command == "serve") return run_serve(args, options);
+    if (command == "connect") return run_connect(args, options);
+    if (command == "send") return run_send(args, options);
+    throw UsageError("unknown command '" + command + "'");
+  }
+};
 
 }  // namespace
+}  // namespace wslab::app
 
 int main(int argc, char** argv) {
-  std::vector<std::string_view> args(argv + 1, argv + argc);
-  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
-    std::cout << kUsageText;
-    return args.empty() ? kUsage : kOk;
+  wslab::app::Wslab app;
+  app.setUnixOptions(true);
+  try {
+    app.init(argc, argv);
+  } catch (const Poco::Exception& e) {
+    std::cerr << "wslab: " << e.displayText() << "\n(run `wslab help` for usage)\n";
+    return wslab::app::kExitUsage;
   }
-  const auto command = args[0];
-  if (command == "demo") {
-    wslab::app::DemoOptions options;
-    for (std::size_t i = 1; i < args.size(); ++i) {
-      if (args[i] == "--step") options.step = isatty(STDIN_FILENO) != 0;
-      else return usage_error("demo: unknown option '" + std::string(args[i]) + "'");
-    }
-    return wslab::app::run_demo(std::cout, options);
-  }
-  if (command == "frame") {
-    if (args.size() < 3 || args[1] != "decode") return usage_error("usage: wslab frame decode HEX...");
-    std::string hex;
-    for (std::size_t i = 2; i < args.size(); ++i) (hex += args[i]) += ' ';
-    std::string bytes, error;
-    if (!wslab::app::parse_hex(hex, bytes, error)) {
-      std::cerr << "wslab: frame decode: " << error << "\n";
-      return kBadInput;
-    }
-    std::cout << wslab::app::draw_frame(
-        {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
-    return kOk;
-  }
-  if (command == "handshake") {
-    if (args.size() != 3 || args[1] != "accept") return usage_error("usage: wslab handshake accept KEY");
-    const auto steps = wslab::handshake::accept_steps(args[2]);
-    std::cout << "Sec-WebSocket-Key:    " << steps.key << "\n"
-              << "key + GUID:           " << steps.concatenated << "\n"
-              << "SHA-1 (hex):          " << steps.sha1_hex << "\n"
-              << "base64 of the SHA-1:  " << steps.accept << "\n"
-              << "Sec-WebSocket-Accept: " << steps.accept << "\n";
-    return kOk;
-  }
-  return usage_error("unknown command '" + std::string(command) + "'");
+  return app.run();
 }

@@ -1,0 +1,275 @@
+// `wslab serve`, `wslab connect`, `wslab send`: the library on the wire.
+#include "commands.hpp"
+#include "diagram.hpp"
+
+#include <wslab/net/client.hpp>
+#include <wslab/net/server.hpp>
+#include <wslab/net/tls.hpp>
+
+#include <Poco/AutoPtr.h>
+#include <Poco/ConsoleChannel.h>
+#include <Poco/FormattingChannel.h>
+#include <Poco/Logger.h>
+#include <Poco/PatternFormatter.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+#include <poll.h>
+#include <pthread.h>
+#include <thread>
+#include <unistd.h>
+
+namespace wslab::app {
+
+namespace {
+
+// Log lines go to stderr: "2026-11-21 10:47:42.123 [warning] wslab.server: ..."
+void setup_logging(const std::string& level) {
+  static const std::set<std::string> levels = {"fatal", "critical", "error", "warning", "notice",
+                                               "information", "debug", "trace"};
+  if (!levels.count(level))
+    throw UsageError("--log-level: \"" + level + "\" is not one of error, warning, information, debug");
+  Poco::AutoPtr<Poco::PatternFormatter> format(new Poco::PatternFormatter("%Y-%m-%d %H:%M:%S.%i [%p] %s: %t"));
+  Poco::AutoPtr<Poco::Channel> console(new Poco::ConsoleChannel(std::cerr));
+  Poco::AutoPtr<Poco::FormattingChannel> channel(new Poco::FormattingChannel(format, console));
+  Poco::Logger::root().setChannel(channel);
+  Poco::Logger::setLevel("", Poco::Logger::parseLevel(level));
+}
+
+std::string url_host(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+}  // namespace
+
+int run_serve(const Args& args, const Options& options) {
+  options.only("serve", {"host", "port", "tls-cert", "tls-key", "tls-self-signed", "max-message", "max-frame",
+                         "max-connections", "max-header-bytes", "handshake-timeout", "close-timeout",
+                         "ping-interval", "pong-timeout", "origin", "log-level"});
+  if (args.size() != 1) throw UsageError("`wslab serve` takes no arguments, only options (see `wslab help serve`)");
+  setup_logging(options.get("log-level", "information"));
+
+  net::ServerOptions so;
+  so.host = options.get("host", "127.0.0.1");
+  so.port = static_cast<std::uint16_t>(parse_number("port", options.get("port", "8080"), 0, 65535));
+  if (options.has("max-message")) so.max_message_size = parse_size("max-message", options.get("max-message"));
+  if (options.has("max-frame")) so.max_frame_size = parse_size("max-frame", options.get("max-frame"));
+  if (options.has("max-connections"))
+    so.max_connections = parse_number("max-connections", options.get("max-connections"), 1, 1'000'000);
+  if (options.has("max-header-bytes"))
+    so.max_header_bytes = parse_size("max-header-bytes", options.get("max-header-bytes"));
+  so.handshake_timeout = parse_duration("handshake-timeout", options.get("handshake-timeout", "10s"));
+  so.close_timeout = parse_duration("close-timeout", options.get("close-timeout", "5s"));
+  so.ping_interval = parse_duration("ping-interval", options.get("ping-interval", "30s"));
+  so.pong_timeout = parse_duration("pong-timeout", options.get("pong-timeout", "30s"));
+  so.allowed_origins = options.all("origin");
+
+  const bool self_signed = options.has("tls-self-signed");
+  if (self_signed && (options.has("tls-cert") || options.has("tls-key")))
+    throw UsageError("--tls-self-signed makes its own certificate: give it or --tls-cert/--tls-key, not both");
+  if (options.has("tls-cert") != options.has("tls-key"))
+    throw UsageError("--tls-cert and --tls-key go together");
+  if (self_signed) {
+    const auto made = net::make_self_signed({"localhost", "127.0.0.1", "::1"});
+    so.tls = net::TlsServerOptions{.cert_pem = made.cert_pem, .key_pem = made.key_pem};
+  } else if (options.has("tls-cert")) {
+    so.tls = net::TlsServerOptions{.cert_file = options.get("tls-cert"), .key_file = options.get("tls-key")};
+  }
+
+  // SIGINT and SIGTERM are taken by sigwait() below, on this thread: block
+  // them before any other thread exists so that no thread dies of them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::unique_ptr<net::Server> server;
+  try {
+    server = std::make_unique<net::Server>(so);
+  } catch (const net::TlsError& e) {
+    std::cerr << "wslab: serve: " << e.what() << "\n";
+    return kExitBadInput;
+  } catch (const Poco::Exception& e) {
+    std::cerr << "wslab: serve: cannot listen on " << url_host(so.host) << ":" << so.port << ": "
+              << e.displayText() << "\n";
+    return kExitConnect;
+  }
+  const std::string scheme = so.tls ? "wss" : "ws";
+  const std::string http = so.tls ? "https" : "http";
+  std::cout << "wslab: listening on " << scheme << "://" << url_host(so.host) << ":" << server->port()
+            << "  (demo page: " << http << "://" << url_host(so.host) << ":" << server->port()
+            << "/, echo: /ws, chat: /chat/ws, trace: /trace/ws)" << std::endl;
+  if (self_signed)
+    std::cout << "wslab: using a throw-away self-signed certificate for localhost: clients must trust it "
+                 "or skip verification (wslab connect --insecure)"
+              << std::endl;
+
+  std::thread loop([&] { server->run(); });
+  int signal = 0;
+  sigwait(&signals, &signal);
+  Poco::Logger::get("wslab.server")
+      .information(std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
+                   ": closing every connection with 1001");
+  server->stop();
+  loop.join();
+  return kExitOk;
+}
+
+namespace {
+
+net::ClientOptions client_options(const Options& options) {
+  net::ClientOptions co;
+  if (options.has("origin")) co.origin = options.get("origin");
+  co.insecure = options.has("insecure");
+  if (options.has("ca-file")) co.tls.ca_file = options.get("ca-file");
+  if (options.has("proxy")) co.proxy = options.get("proxy");
+  co.handshake_timeout = parse_duration("timeout", options.get("timeout", "10s"));
+  return co;
+}
+
+std::span<const std::uint8_t> bytes_of(std::string_view s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+std::string show_message(const net::MessageEvent& m) {
+  if (!m.binary) return m.data;
+  return "binary, " + std::to_string(m.data.size()) + " bytes: " + to_hex(bytes_of(m.data), 64);
+}
+
+std::string show_close(const net::CloseEvent& e) {
+  std::string out = "closed with " + std::to_string(e.code);
+  if (const auto info = close::describe(e.code)) out += " (" + std::string(info->name) + ")";
+  if (!e.reason.empty()) out += ", reason \"" + e.reason + "\"";
+  out += e.wasClean ? ", clean" : ", not clean";
+  return out;
+}
+
+const std::set<std::string> kClientOptions = {"subprotocol", "origin", "timeout", "insecure", "ca-file",
+                                              "proxy",       "log-level"};
+
+}  // namespace
+
+int run_send(const Args& args, const Options& options) {
+  auto allowed = kClientOptions;
+  allowed.insert("binary");
+  options.only("send", allowed);
+  const bool binary = options.has("binary");
+  if (args.size() != (binary ? 2u : 3u))
+    throw UsageError("usage: wslab send URL MESSAGE | wslab send URL --binary HEX");
+  setup_logging(options.get("log-level", "warning"));
+  std::string payload = binary ? "" : args[2];
+  if (binary) {
+    std::string error;
+    if (!parse_hex(options.get("binary"), payload, error)) throw UsageError("--binary: " + error);
+  }
+  const auto timeout = parse_duration("timeout", options.get("timeout", "10s"));
+  net::BlockingClient ws(client_options(options), options.all("subprotocol"));
+  try {
+    ws.connect(args[1], timeout);
+  } catch (const net::SyntaxError& e) {
+    throw InputError(std::string("send: ") + e.what());
+  } catch (const std::exception& e) {
+    std::cerr << "wslab: send: " << e.what() << "\n";
+    return kExitConnect;
+  }
+  if (binary) ws.send_binary(payload);
+  else ws.send_text(payload);
+  const auto reply = ws.receive(timeout);
+  if (!reply) {
+    if (const auto closed = ws.closed()) {
+      std::cerr << "wslab: send: no reply: " << show_close(*closed) << "\n";
+      return kExitAbnormal;
+    }
+    std::cerr << "wslab: send: no reply within " << timeout.count() << " ms\n";
+    ws.close();
+    return kExitTimeout;
+  }
+  std::cout << show_message(*reply) << std::endl;
+  const auto closed = ws.close();
+  if (!closed.wasClean) {
+    std::cerr << "wslab: send: " << show_close(closed) << "\n";
+    return kExitAbnormal;
+  }
+  return kExitOk;
+}
+
+int run_connect(const Args& args, const Options& options) {
+  options.only("connect", kClientOptions);
+  if (args.size() != 2) throw UsageError("usage: wslab connect URL");
+  setup_logging(options.get("log-level", "warning"));
+  std::mutex print;
+  auto say = [&print](const std::string& line) {
+    std::lock_guard lock(print);
+    std::cout << line << std::endl;
+  };
+  std::optional<net::Client> ws;
+  try {
+    ws.emplace(args[1], options.all("subprotocol"), client_options(options));
+  } catch (const net::SyntaxError& e) {
+    throw InputError(std::string("connect: ") + e.what());
+  }
+  std::atomic<bool> done{false};
+  std::atomic<bool> clean{false};
+  ws->onopen = [&] {
+    say("readyState CONNECTING -> OPEN" +
+        (ws->protocol().empty() ? std::string() : ", subprotocol \"" + ws->protocol() + "\""));
+  };
+  ws->onmessage = [&](const net::MessageEvent& m) { say("< " + show_message(m)); };
+  ws->onpong = [&](const net::PongEvent& p) {
+    say("< pong \"" + p.data + "\"" + (p.rtt ? ", round trip " + std::to_string(p.rtt->count()) + " ms" : ""));
+  };
+  ws->onerror = [&](const net::ErrorEvent& e) { say("error: " + e.message); };
+  ws->onclose = [&](const net::CloseEvent& e) {
+    say("readyState -> CLOSED: " + show_close(e));
+    clean = e.wasClean;
+    done = true;
+  };
+  say("connecting to " + ws->url() + "  (type a line to send it; /ping [data], /binary HEX, /close [code [reason]])");
+  ws->connect();
+
+  std::string line;
+  bool closing = false;
+  while (!done) {
+    pollfd in{STDIN_FILENO, POLLIN, 0};
+    if (closing || ::poll(&in, 1, 100) <= 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(closing ? 20 : 0));
+      continue;
+    }
+    if (!std::getline(std::cin, line)) {  // end of input: close politely
+      if (ws->readyState() == net::ReadyState::OPEN) ws->close();
+      closing = true;
+      continue;
+    }
+    try {
+      if (ws->readyState() != net::ReadyState::OPEN) {
+        say("(not OPEN yet: " + std::string(connection::to_string(ws->readyState())) + ")");
+      } else if (line.rfind("/ping", 0) == 0) {
+        ws->ping(line.size() > 6 ? line.substr(6) : "");
+      } else if (line.rfind("/binary ", 0) == 0) {
+        std::string bytes, error;
+        if (!parse_hex(line.substr(8), bytes, error)) say("(/binary: " + error + ")");
+        else ws->send(bytes_of(bytes));
+      } else if (line.rfind("/close", 0) == 0) {
+        std::istringstream words(line.substr(6));
+        unsigned code = 1000;
+        words >> code;
+        std::string reason;
+        std::getline(words >> std::ws, reason);
+        ws->close(static_cast<std::uint16_t>(code), reason);
+        closing = true;
+      } else {
+        ws->send(line);
+      }
+    } catch (const std::exception& e) {
+      say(std::string("(") + e.what() + ")");
+    }
+  }
+  return clean ? kExitOk : kExitAbnormal;
+}
+
+}  // namespace wslab::app

@@ -1,0 +1,60 @@
+#include "options.hpp"
+
+#include <charconv>
+#include <limits>
+
+namespace wslab::app {
+
+namespace {
+
+[[noreturn]] void bad(std::string_view option, std::string_view text, std::string_view expected) {
+  throw UsageError("--" + std::string(option) + ": \"" + std::string(text) + "\" is not " + std::string(expected));
+}
+
+// Splits "16M" into 16 and "M".
+std::pair<std::uint64_t, std::string_view> number_and_unit(std::string_view option, std::string_view text,
+                                                           std::string_view expected) {
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end == text.data()) bad(option, text, expected);
+  return {value, text.substr(static_cast<std::size_t>(end - text.data()))};
+}
+
+std::uint64_t scaled(std::string_view option, std::string_view text, std::uint64_t value, std::uint64_t factor,
+                     std::string_view expected) {
+  if (value > std::numeric_limits<std::uint64_t>::max() / factor) bad(option, text, expected);
+  return value * factor;
+}
+
+}  // namespace
+
+std::uint64_t parse_size(std::string_view option, std::string_view text) {
+  constexpr std::string_view expected = "a size such as 65536, 64K, 16M or 1G";
+  const auto [value, unit] = number_and_unit(option, text, expected);
+  if (unit.empty() || unit == "B") return value;
+  if (unit == "K" || unit == "k" || unit == "KiB") return scaled(option, text, value, 1ull << 10, expected);
+  if (unit == "M" || unit == "MiB") return scaled(option, text, value, 1ull << 20, expected);
+  if (unit == "G" || unit == "GiB") return scaled(option, text, value, 1ull << 30, expected);
+  bad(option, text, expected);
+}
+
+std::chrono::milliseconds parse_duration(std::string_view option, std::string_view text) {
+  constexpr std::string_view expected = "a duration such as 250ms, 10s or 2m";
+  const auto [value, unit] = number_and_unit(option, text, expected);
+  std::uint64_t ms;
+  if (unit == "ms") ms = value;
+  else if (unit.empty() || unit == "s") ms = scaled(option, text, value, 1000, expected);
+  else if (unit == "m" || unit == "min") ms = scaled(option, text, value, 60'000, expected);
+  else bad(option, text, expected);
+  if (ms > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) bad(option, text, expected);
+  return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
+}
+
+std::uint64_t parse_number(std::string_view option, std::string_view text, std::uint64_t min, std::uint64_t max) {
+  const std::string expected = "a whole number from " + std::to_string(min) + " to " + std::to_string(max);
+  const auto [value, unit] = number_and_unit(option, text, expected);
+  if (!unit.empty() || value < min || value > max) bad(option, text, expected);
+  return value;
+}
+
+}  // namespace wslab::app

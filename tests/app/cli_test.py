@@ -1,0 +1,116 @@
+#!/usr/bin/python3
+"""The `wslab` command: outputs of the worked examples, and every error as one
+clear line with its documented exit status (0 ok, 2 usage, 3 invalid input,
+4 could not connect or listen, 5 abnormal close, 6 timeout).
+
+Run by CTest (label app) as: cli_test.py PATH/TO/wslab
+"""
+import re
+import socket
+import subprocess
+import sys
+
+WSLAB = sys.argv[1]
+failures, passed = [], 0
+
+
+def run(*args, timeout=20):
+    p = subprocess.run([WSLAB, *args], capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def check(name, condition, detail=""):
+    global passed
+    if condition:
+        passed += 1
+        print(f"ok   {name}")
+    else:
+        failures.append(name)
+        print(f"FAIL {name}\n     {detail}")
+
+
+def one_line_error(err):
+    lines = [l for l in err.splitlines() if l.strip()]
+    return len(lines) >= 1 and lines[0].startswith("wslab: ") and "Traceback" not in err and "terminate" not in err
+
+
+# The worked examples the lessons print.
+code, out, err = run("handshake", "accept", "dGhlIHNhbXBsZSBub25jZQ==")
+check("handshake accept: the RFC's key", code == 0 and "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in out
+      and "b37a4f2cc0624f1690f64606cf385945b2bec4ea" in out, out + err)
+code, out, err = run("handshake", "accept", "A1EEou7Nnq6+BBZoAZqWlg==")
+check("handshake accept: the course notes' key", code == 0 and "713f15ece2218612fcadb1598281a35380d1790f" in out
+      and "cT8V7OIhhhL8rbFZgoGjU4DReQ8=" in out, out + err)
+code, out, err = run("frame", "decode", "81", "85", "37", "fa", "21", "3d", "7f", "9f", "4d", "51", "58")
+check("frame decode: the RFC's masked Hello", code == 0 and '"Hello"' in out and "Masking-key  37 fa 21 3d" in out
+      and "0x1 text" in out, out + err)
+code, out, err = run("frame", "encode", "--text", "Hello", "--mask", "37fa213d")
+check("frame encode: the RFC's masked Hello", code == 0 and out.startswith("81 85 37 fa 21 3d 7f 9f 4d 51 58"), out + err)
+code, out, err = run("frame", "encode", "--text", "Hello", "--length-form", "16")
+check("frame encode: a non-minimal length is built and flagged", code == 0 and out.startswith("81 7e 00 05")
+      and "NOT minimal" in out, out + err)
+code, out, err = run("frame", "encode", "--close-code", "1000", "--text", "bye")
+check("frame encode: a close frame", code == 0 and out.startswith("88 05 03 e8 62 79 65") and "1000 normal_closure" in out,
+      out + err)
+code, out, err = run("frame", "decode", "88", "82", "37", "fa", "21", "3d", "34", "12")
+check("frame decode: a masked close 1000", code == 0 and "Close code   1000" in out, out + err)
+code, out, err = run("demo")
+check("demo runs every chapter", code == 0 and "Chapter 6" in out and "REJECTED: 1002" in out, err[-300:])
+code, out, err = run("help", "serve")
+check("help serve lists every limit with its default", code == 0 and all(
+    o in out for o in ["--max-message", "(16M)", "--handshake-timeout", "(10s)", "--max-connections", "(10000)"]), out)
+
+# Usage errors: exit 2, one line naming the problem.
+for args, needle in [
+    ((), "usage: wslab"),
+    (("bogus",), "unknown command 'bogus'"),
+    (("serve", "--port", "70000"), '--port: "70000" is not a whole number from 0 to 65535'),
+    (("serve", "--max-message", "lots"), '--max-message: "lots" is not a size'),
+    (("serve", "--handshake-timeout", "soon"), '--handshake-timeout: "soon" is not a duration'),
+    (("serve", "--text", "x"), "--text does not apply to `wslab serve`"),
+    (("serve", "--tls-cert", "a.pem"), "--tls-cert and --tls-key go together"),
+    (("send", "ws://127.0.0.1:1/ws"), "usage: wslab send"),
+    (("frame", "encode", "--text", "x", "--mask", "123"), "--mask"),
+    (("serve", "--nope"), "Unknown option"),
+]:
+    code, out, err = run(*args)
+    check(f"usage error {' '.join(args) or '(no arguments)'} -> 2", code == 2 and needle in (out + err)
+          and (not args or one_line_error(err)), f"exit {code}: {err or out}")
+
+# Invalid input: exit 3, the message names the rule.
+code, out, err = run("frame", "decode", "8")
+check("frame decode of an odd number of hex digits -> 3", code == 3 and one_line_error(err), err)
+code, out, err = run("send", "http://127.0.0.1:1/ws", "hi")
+check("send to a non-ws URL -> 3 naming the rule", code == 3 and "scheme" in err and "RFC 6455 §3" in err, err)
+code, out, err = run("connect", "ws://example.com/#frag")
+check("connect to a URL with a fragment -> 3", code == 3 and "fragment" in err, err)
+code, out, err = run("serve", "--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.key")
+check("serve with a missing certificate -> 3 naming the file", code == 3 and "/nonexistent." in err, err)
+
+# Could not connect / listen: exit 4.
+free = socket.socket()
+free.bind(("127.0.0.1", 0))
+port = free.getsockname()[1]
+free.close()
+code, out, err = run("send", f"ws://127.0.0.1:{port}/ws", "hi", "--timeout", "3s")
+check("send to a closed port -> 4 with the reason", code == 4 and one_line_error(err)
+      and re.search(r"refused|connect", err, re.I), f"exit {code}: {err}")
+busy = socket.socket()
+busy.bind(("127.0.0.1", 0))
+busy.listen(1)
+code, out, err = run("serve", "--port", str(busy.getsockname()[1]))
+check("serve on a port in use -> 4 naming the address", code == 4 and "cannot listen on 127.0.0.1:" in err
+      and one_line_error(err), f"exit {code}: {err}")
+busy.close()
+
+# A listener that accepts and never answers: the handshake times out, exit 4.
+silent = socket.socket()
+silent.bind(("127.0.0.1", 0))
+silent.listen(1)
+code, out, err = run("send", f"ws://127.0.0.1:{silent.getsockname()[1]}/ws", "hi", "--timeout", "1s")
+check("send to a server that never answers the handshake -> 4 after the timeout", code == 4
+      and "handshake" in err, f"exit {code}: {err}")
+silent.close()
+
+print(f"{passed} passed, {len(failures)} failed")
+sys.exit(1 if failures else 0)
