@@ -230,45 +230,54 @@ int run_connect(const Args& args, const Options& options) {
     done = true;
   };
   say("connecting to " + ws->url() + "  (type a line to send it; /ping [data], /binary HEX, /close [code [reason]])");
+  std::mutex m;
+  std::condition_variable changed;
+  auto notify = [&] {
+    std::lock_guard lock(m);
+    changed.notify_all();
+  };
+  auto on_open = ws->onopen;
+  ws->onopen = [&, on_open] { on_open(); notify(); };
+  auto on_close = ws->onclose;
+  ws->onclose = [&, on_close](const net::CloseEvent& e) { on_close(e); notify(); };
   ws->connect();
 
-  std::string line;
-  bool closing = false;
-  while (!done) {
-    pollfd in{STDIN_FILENO, POLLIN, 0};
-    if (closing || ::poll(&in, 1, 100) <= 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(closing ? 20 : 0));
-      continue;
+  // Lines are read on their own thread (std::getline blocks) and only once
+  // the connection is OPEN, so input typed or piped in early is not lost.
+  std::thread reader([&] {
+    {
+      std::unique_lock lock(m);
+      changed.wait(lock, [&] { return done || ws->readyState() == net::ReadyState::OPEN; });
     }
-    if (!std::getline(std::cin, line)) {  // end of input: close politely
-      if (ws->readyState() == net::ReadyState::OPEN) ws->close();
-      closing = true;
-      continue;
-    }
-    try {
-      if (ws->readyState() != net::ReadyState::OPEN) {
-        say("(not OPEN yet: " + std::string(connection::to_string(ws->readyState())) + ")");
-      } else if (line.rfind("/ping", 0) == 0) {
-        ws->ping(line.size() > 6 ? line.substr(6) : "");
-      } else if (line.rfind("/binary ", 0) == 0) {
-        std::string bytes, error;
-        if (!parse_hex(line.substr(8), bytes, error)) say("(/binary: " + error + ")");
-        else ws->send(bytes_of(bytes));
-      } else if (line.rfind("/close", 0) == 0) {
-        std::istringstream words(line.substr(6));
-        unsigned code = 1000;
-        words >> code;
-        std::string reason;
-        std::getline(words >> std::ws, reason);
-        ws->close(static_cast<std::uint16_t>(code), reason);
-        closing = true;
-      } else {
-        ws->send(line);
+    std::string line;
+    while (!done && std::getline(std::cin, line)) {
+      try {
+        if (line.rfind("/ping", 0) == 0) {
+          ws->ping(line.size() > 6 ? line.substr(6) : "");
+        } else if (line.rfind("/binary ", 0) == 0) {
+          std::string bytes, error;
+          if (!parse_hex(line.substr(8), bytes, error)) say("(/binary: " + error + ")");
+          else ws->send(bytes_of(bytes));
+        } else if (line.rfind("/close", 0) == 0) {
+          std::istringstream words(line.substr(6));
+          unsigned code = 1000;
+          words >> code;
+          std::string reason;
+          std::getline(words >> std::ws, reason);
+          ws->close(static_cast<std::uint16_t>(code), reason);
+          return;
+        } else {
+          ws->send(line);
+        }
+      } catch (const std::exception& e) {
+        say(std::string("(") + e.what() + ")");
       }
-    } catch (const std::exception& e) {
-      say(std::string("(") + e.what() + ")");
     }
-  }
+    if (!done) ws->close();  // end of input: close politely
+  });
+  reader.detach();  // it may sit in getline() on a terminal after the close
+  std::unique_lock lock(m);
+  changed.wait(lock, [&] { return done.load(); });
   return clean ? kExitOk : kExitAbnormal;
 }
 

@@ -81,6 +81,23 @@ void Connection::open(TimePoint now, std::string_view cause) {
   emit(Event{.type = Event::Type::open});
 }
 
+bool Connection::has_event() {
+  if (events_.empty()) run_pending(now_);
+  return !events_.empty();
+}
+
+void Connection::run_pending(TimePoint now) {
+  if (pending_close_) {
+    const close::ClosePayload payload = std::move(*pending_close_);
+    pending_close_.reset();
+    apply_close_received(payload, now);
+  }
+  if (pending_failure_) {
+    pending_failure_ = false;
+    apply_failure(now);
+  }
+}
+
 Event Connection::next_event() {
   if (events_.empty()) throw std::logic_error("Connection::next_event: no event pending");
   Event e = std::move(events_.front());
@@ -337,8 +354,17 @@ void Connection::on_close_frame(const std::string& payload, TimePoint now) {
   auto parsed = close::parse_payload(bytes_of(payload));
   if (!parsed) return fail(parsed.violation(), now);
   input_done_ = true;  // §5.5.1: nothing after a Close is delivered
-  const std::uint16_t code = parsed->code.value_or(close::no_status_received);
-  if (auto reply = closer_.on_close_received(*parsed, now)) send_close_frame(*reply, now);
+  // Messages that came before the Close are answered first (has_event()).
+  if (!events_.empty()) {
+    pending_close_ = std::move(*parsed);
+    return;
+  }
+  apply_close_received(*parsed, now);
+}
+
+void Connection::apply_close_received(const close::ClosePayload& payload, TimePoint now) {
+  const std::uint16_t code = payload.code.value_or(close::no_status_received);
+  if (auto reply = closer_.on_close_received(payload, now)) send_close_frame(*reply, now);
   if (state_ == ReadyState::OPEN)
     set_state(ReadyState::CLOSING, "received close " + std::to_string(code), now);
   // The server closes TCP first (§7.1.1); a client waits for it (see tick()).
@@ -349,9 +375,20 @@ void Connection::on_close_frame(const std::string& payload, TimePoint now) {
 // close the TCP connection, and process nothing more.
 void Connection::fail(const Violation& violation, TimePoint now) {
   if (failure_ || state_ == ReadyState::CLOSED) return;
+  const bool behind_other_events = !events_.empty();
   failure_ = violation;
   input_done_ = true;
   emit(Event{.type = Event::Type::error, .violation = violation});
+  // Frames decoded before the bad one are handled (and answered) first.
+  if (behind_other_events) {
+    pending_failure_ = true;
+    return;
+  }
+  apply_failure(now);
+}
+
+void Connection::apply_failure(TimePoint now) {
+  const Violation& violation = *failure_;
   const std::uint16_t code = violation.close_code();
   if (!closer_.close_sent() && close::valid_on_wire(code)) {
     auto started = closer_.start(close::ClosePayload{code, truncate_reason(violation.detail())}, now);
@@ -364,6 +401,7 @@ void Connection::fail(const Violation& violation, TimePoint now) {
 void Connection::transport_closed(TimePoint now) {
   now_ = now;
   if (state_ == ReadyState::CLOSED) return;
+  run_pending(now);
   input_done_ = true;
   close_transport_ = true;
   if (state_ == ReadyState::CONNECTING) {
@@ -407,6 +445,7 @@ void Connection::transport_closed(TimePoint now) {
 
 void Connection::tick(TimePoint now) {
   now_ = now;
+  if (events_.empty()) run_pending(now);
   switch (state_) {
     case ReadyState::CONNECTING:
       if (now >= handshake_deadline_ && (options_.role == Role::server || client_request_)) {

@@ -112,5 +112,32 @@ check("send to a server that never answers the handshake -> 4 after the timeout"
       and "handshake" in err, f"exit {code}: {err}")
 silent.close()
 
+# connect and send against a live `wslab serve`.
+server = subprocess.Popen([WSLAB, "serve", "--port", "0", "--log-level", "warning"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+try:
+    m = re.search(r"listening on (ws://[\d.]+:\d+)", server.stdout.readline())
+    base = m.group(1)
+    code, out, err = run("send", base + "/ws", "hello, wslab")
+    check("send: the echo is printed, exit 0", code == 0 and out.strip() == "hello, wslab", f"exit {code}: {out}{err}")
+    code, out, err = run("send", base + "/ws", "--binary", "00ff10")
+    check("send --binary: the echo is printed as hex", code == 0 and "00 ff 10" in out, f"exit {code}: {out}{err}")
+    code, out, err = run("send", base + "/nope/ws", "hi")
+    check("send to an unknown resource: exit 4 naming the status", code == 4 and "404" in err, f"exit {code}: {err}")
+    p = subprocess.run([WSLAB, "connect", base + "/ws"], input="hello\n/ping are you there\n/binary cafe\n/close 1000 bye\n",
+                       capture_output=True, text=True, timeout=20)
+    out = p.stdout
+    check("connect: readyState, echo, pong, binary and the close are printed",
+          p.returncode == 0 and "CONNECTING -> OPEN" in out and "< hello" in out and '< pong "are you there"' in out
+          and "< binary, 2 bytes: ca fe" in out and "closed with 1000 (normal_closure)" in out and ", clean" in out,
+          f"exit {p.returncode}: {out}{p.stderr}")
+    p = subprocess.run([WSLAB, "connect", base + "/ws"], input="bye at end of input\n", capture_output=True, text=True,
+                       timeout=20)
+    check("connect: end of input closes cleanly", p.returncode == 0 and "closed with 1000" in p.stdout,
+          f"exit {p.returncode}: {p.stdout}{p.stderr}")
+finally:
+    server.terminate()
+    server.wait(20)
+
 print(f"{passed} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)

@@ -467,3 +467,38 @@ TEST_CASE("MK-2 a server fails the connection on an unmasked client frame", "[co
   CHECK(link.server_events[0].violation->id() == error::unmasked_client_frame);
   CHECK(close_code_in(link.server.output()) == 1002);
 }
+
+TEST_CASE("CL-3 a message that arrives with a Close is echoed before the answering Close", "[connection]") {
+  Link link;
+  link.open();
+  // One read holds a message and the Close behind it (an echo server's case).
+  link.server.receive(client_frame(0x82, "echo me") + client_frame(0x88, std::string("\x03\xe8", 2)), link.now);
+  REQUIRE(link.server.has_event());
+  const Event e = link.server.next_event();
+  REQUIRE(e.type == Type::binary);
+  CHECK(link.server.ready_state() == ReadyState::OPEN);  // the Close has not taken effect yet
+  REQUIRE(link.server.send_binary(e.data));             // so the echo can still go out
+  CHECK_FALSE(link.server.has_event());                  // ... and now the Close takes effect
+  CHECK(link.server.ready_state() == ReadyState::CLOSING);
+  const std::string out(link.server.output());
+  REQUIRE(out.size() == 2 + 7 + 2 + 2);
+  CHECK(out.substr(0, 9) == std::string("\x82\x07" "echo me", 9));  // the echo first
+  CHECK(out.substr(9) == std::string("\x88\x02\x03\xe8", 4));       // then the answering Close
+  CHECK(link.server.close_transport());
+}
+
+TEST_CASE("CL-5 frames before a bad frame are answered before the failing Close goes out", "[connection]") {
+  Link link;
+  link.open();
+  link.server.receive(client_frame(0x81, "first") + client_frame(0x83, "reserved opcode"), link.now);
+  REQUIRE(link.server.has_event());
+  const Event text = link.server.next_event();
+  REQUIRE(text.type == Type::text);
+  REQUIRE(link.server.send_text(text.data));
+  REQUIRE(link.server.has_event());
+  CHECK(link.server.next_event().type == Type::error);
+  CHECK_FALSE(link.server.has_event());
+  const std::string out(link.server.output());
+  CHECK(out.rfind(std::string("\x81\x05" "first", 7), 0) == 0);
+  CHECK(close_code_in(out.substr(7)) == 1002);
+}

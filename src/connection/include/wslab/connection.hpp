@@ -152,7 +152,13 @@ class Connection {
   TimePoint next_deadline() const;
 
   // --- Events for the application, oldest first ---
-  bool has_event() const { return !events_.empty(); }
+  // Drain them with `while (c.has_event()) handle(c.next_event());`.
+  // A Close, or a broken rule, that arrived behind other messages takes
+  // effect when has_event() finds the queue empty, that is after the
+  // application has handled (and answered) everything before it: an echo
+  // server's echoes go out before its answering Close, and frames before a
+  // bad one are processed before the connection is failed (§7.1.7).
+  bool has_event();
   Event next_event();
 
   // --- Output for the transport ---
@@ -198,7 +204,10 @@ class Connection {
   void receive_frames(std::span<std::uint8_t> bytes, TimePoint now);
   void on_message(framing::Message message, TimePoint now);
   void on_close_frame(const std::string& payload, TimePoint now);
+  void apply_close_received(const close::ClosePayload& payload, TimePoint now);
   void fail(const Violation& violation, TimePoint now);
+  void apply_failure(TimePoint now);
+  void run_pending(TimePoint now);
   void open(TimePoint now, std::string_view cause);
 
   void send_frame(framing::Opcode opcode, bool fin, std::string_view payload, TimePoint now);
@@ -231,6 +240,10 @@ class Connection {
   heartbeat::Keepalive keepalive_;
   close::CloseHandshake closer_;
   std::optional<Violation> failure_;
+  // A Close received, or a failure, waiting for the events before it to be
+  // handled (see has_event()).
+  std::optional<close::ClosePayload> pending_close_;
+  bool pending_failure_ = false;
   bool input_done_ = false;  // §7.1.7 / §5.5.1: nothing more is processed
   bool close_transport_ = false;
 
