@@ -15,9 +15,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # Build: the compiler, CMake, POCO, Catch2, OpenSSL, zlib. Tests: real peers
-# (Python's websockets, tinyproxy, headless Chromium).
+# (Python's websockets, tinyproxy, headless Chromium). Benchmarks: Boost.Beast
+# (header-only, libboost-dev) as the peer to compare with.
 PACKAGES=(cmake ninja-build g++ pkg-config libpoco-dev catch2 libssl-dev zlib1g-dev
-          python3 python3-websockets tinyproxy chromium)
+          python3 python3-websockets tinyproxy chromium libboost-dev)
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
@@ -67,6 +68,7 @@ case "${1:-}" in
     install_deps
     build release
     for b in build/release/tests/bench/bench_*; do [ -x "$b" ] && "$b"; done
+    /usr/bin/python3 tests/bench/run_net_bench.py build/release
     ;;
   *)
     sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'

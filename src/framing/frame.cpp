@@ -136,15 +136,19 @@ void append_frame(std::string& out, FrameHeader h, std::span<const std::uint8_t>
   std::array<std::uint8_t, kMaxHeaderSize> header;
   const std::size_t header_size = encode_header(h, header);
 
+  // append(), not resize() and copy: resize() would zero-fill the payload's
+  // bytes first, a whole extra pass over a large message.
   const std::size_t start = out.size();
-  out.resize(start + header_size + payload.size());
-  auto* dst = reinterpret_cast<std::uint8_t*>(out.data()) + start;
-  std::copy_n(header.begin(), header_size, dst);
-  std::copy(payload.begin(), payload.end(), dst + header_size);
+  out.reserve(start + header_size + payload.size());
+  out.append(reinterpret_cast<const char*>(header.data()), header_size);
+  out.append(reinterpret_cast<const char*>(payload.data()), payload.size());
 
   // §5.3: the payload on the wire is the payload XOR the masking key; the
   // masking happens on our copy, so the caller's bytes stay as they were.
-  if (h.mask) masking::apply_mask({dst + header_size, payload.size()}, h.masking_key);
+  if (h.mask) {
+    auto* dst = reinterpret_cast<std::uint8_t*>(out.data()) + start + header_size;
+    masking::apply_mask({dst, payload.size()}, h.masking_key);
+  }
 }
 
 void append_frame(std::string& out, FrameHeader h, std::string_view payload) {

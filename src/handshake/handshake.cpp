@@ -220,7 +220,14 @@ AcceptSteps accept_steps(std::string_view key) {
 }
 
 std::string compute_accept(std::string_view key) {
-  return accept_steps(key).accept;
+  // The same as accept_steps(key).accept, without the teaching copies (the
+  // concatenation kept as a string, the hex form of the hash): the server
+  // computes this once per handshake.
+  Poco::SHA1Engine sha1;
+  sha1.update(key.data(), static_cast<unsigned>(key.size()));
+  sha1.update(kGuid.data(), static_cast<unsigned>(kGuid.size()));
+  const Poco::DigestEngine::Digest& digest = sha1.digest();
+  return base64_encode(digest.data(), digest.size());
 }
 
 // --- Client side (§4.1) -------------------------------------------------------

@@ -153,6 +153,15 @@ def fmt(v: float | None, digits: int = 1) -> str:
     return "-" if v is None else f"{v:.{digits}f}"
 
 
+def ratio_cell(pairs: list[tuple[float | None, float | None]]) -> str:
+    """Median of numerator / denominator over the rounds, "(low-high)" when there are several."""
+    ratios = sorted(a / b for a, b in pairs if a and b)
+    if not ratios:
+        return "-"
+    median = statistics.median(ratios)
+    return f"{median:.2f}" if len(ratios) == 1 else f"{median:.2f} ({ratios[0]:.2f}-{ratios[-1]:.2f})"
+
+
 def cpu_per_op(run: Run) -> float | None:
     """Server CPU seconds per message or handshake."""
     server_cpu, rate = number(run, "server_cpu"), number(run, "rate")
@@ -279,26 +288,22 @@ def main() -> int:
         print("Ratios against Beast, higher is better: the headline figure (messages/s; MiB/s for (c);")
         print("handshakes/s; for (e) Beast's RSS per connection / this server's), and server CPU per")
         print("operation (Beast's µs/op / this server's: how much less CPU the server spends per message")
-        print("or handshake, the figure least moved by other load on the machine).")
+        print("or handshake). Each ratio compares runs of the same round (run one after the other) and")
+        print("the median over the rounds is shown, with the lowest and highest in brackets.")
         print()
         others = [n for n in chosen if n != "beast"]
         print("| scenario | " + " | ".join(f"{n} / beast | {n} CPU/op" for n in others) + " |")
         print("|---|" + "---|---|" * len(others))
         for scenario in scenarios:
-            beast = chosen_runs[(scenario, "beast")]
-            base = headline(scenario, beast)
             cells = []
             for name in others:
-                run = chosen_runs[(scenario, name)]
-                mine = headline(scenario, run)
-                if not base or not mine:
+                pairs = list(zip(results[(scenario, name)], results[(scenario, "beast")]))
+                if scenario == "e":
+                    cells.append(ratio_cell([(headline(scenario, b), headline(scenario, m)) for m, b in pairs]))
                     cells.append("-")
-                elif scenario == "e":
-                    cells.append(f"{base / mine:.2f}")
                 else:
-                    cells.append(f"{mine / base:.2f}")
-                mine_op, base_op = cpu_per_op(run), cpu_per_op(beast)
-                cells.append(f"{base_op / mine_op:.2f}" if mine_op and base_op else "-")
+                    cells.append(ratio_cell([(headline(scenario, m), headline(scenario, b)) for m, b in pairs]))
+                    cells.append(ratio_cell([(cpu_per_op(b), cpu_per_op(m)) for m, b in pairs]))
             print(f"| ({scenario}) {SCENARIOS[scenario][0]} | " + " | ".join(cells) + " |")
     print()
     print(f"# load average after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
