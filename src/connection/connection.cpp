@@ -39,6 +39,9 @@ namespace {
 
 using framing::Opcode;
 
+// Output buffer capacity kept across messages; more is freed once drained.
+constexpr std::size_t kKeepCapacity = 64 * 1024;
+
 // A close reason is at most 123 bytes of UTF-8 (§5.5.1: 125 minus the code).
 // Cut a longer text at a code point boundary.
 std::string truncate_reason(std::string_view text) {
@@ -108,7 +111,10 @@ Event Connection::next_event() {
 void Connection::consume_output(std::size_t n) {
   out_sent_ += std::min(n, buffered_amount());
   if (out_sent_ == out_.size()) {
-    out_.clear();
+    // Drained. A buffer that grew for one large message is given back, so an
+    // idle connection does not keep its busiest moment's memory.
+    if (out_.capacity() > kKeepCapacity) std::string().swap(out_);
+    else out_.clear();
     out_sent_ = 0;
   } else if (out_sent_ > 64 * 1024 && out_sent_ > out_.size() / 2) {
     out_.erase(0, out_sent_);  // compact once the sent prefix dominates

@@ -80,6 +80,8 @@ struct EventLoop::Impl {
         wake_sender(Poco::Net::SocketAddress::IPv4) {
     wake_receiver.setBlocking(false);
     wake_sender.connect(wake_receiver.address());
+    // Connected both ways: the receiver takes datagrams from our sender only.
+    wake_receiver.connect(wake_sender.address());
     poll_set.add(wake_receiver, Poco::Net::PollSet::POLL_READ);
   }
 

@@ -3,16 +3,19 @@
 // Every TCP connection is a Session, a handler on the one event loop. A
 // session goes through these phases:
 //
-//   front_door ──request head read (bounded by HeadReader and the handshake timeout)──┐
-//     │  path ends in "/ws", an upgrade, allowed            │ anything else           │
-//     ▼                                                      ▼                         │
-//   websocket: a Connection owns the bytes            responding: one plain HTTP     │
-//     (CONNECTING → OPEN → CLOSING)                      response ("Connection: close")│
-//     │  Connection::close_transport(), output sent          │ sent                    │
-//     ▼                                                      ▼                         │
-//   draining: our FIN is sent (shutdown(SHUT_WR)); we read and discard until the       │
-//     peer's FIN, or close_timeout ──► the socket is closed, the Connection told       │
-//     (transport_closed), the session retired                                          │
+//   front_door: reading the request head (HeadReader bounds it; the
+//   │  handshake timeout, TLS included, answers a slow one 408)
+//   ├─ path ends in "/ws", an upgrade, allowed ─► websocket: a Connection
+//   │     owns the bytes (CONNECTING → OPEN → CLOSING) until it asks for the
+//   │     TCP connection to be closed and its output is sent ──────────────┐
+//   └─ anything else (a page, a refusal) ─► responding: one plain HTTP     │
+//         response ("Connection: close") until it is sent ─────────────────┤
+//                                                                           ▼
+//   draining: our FIN is sent (shutdown(SHUT_WR)). After a clean close
+//   │  handshake the socket is closed at once; after a failure or an HTTP
+//   │  response we read and discard until the peer's FIN (at most
+//   ▼  close_timeout), so that unread bytes cause no reset
+//   done: socket closed, the Connection told (transport_closed), retired
 //
 // The peer's FIN or a reset ends any phase at once (for a WebSocket
 // connection that is 1006, RFC 6455 §7.1.5, unless the close handshake was

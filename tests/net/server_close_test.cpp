@@ -7,6 +7,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
 using namespace wslab;
 using namespace wslab::testing;
 
@@ -70,6 +75,22 @@ TEST_CASE("close: stop() sends 1001 to every client, completes the close handsha
   CHECK(s.stats().open_connections == 0);
   // No longer accepting.
   CHECK_THROWS(RawClient(s.port()));
+}
+
+TEST_CASE("close: stop() before run(): run() returns at once, having accepted nothing", "[net][server]") {
+  net::Server server(test_options());
+  server.stop();
+  std::atomic<bool> returned{false};
+  std::thread runner([&] {
+    server.run();
+    returned = true;
+  });
+  if (!eventually([&] { return returned.load(); }, 5s)) {
+    std::fputs("run() did not return after stop(); aborting\n", stderr);
+    std::abort();  // a thread stuck in run() cannot be joined
+  }
+  runner.join();
+  CHECK(server.stats().total_accepted == 0);
 }
 
 TEST_CASE("close: a simultaneous close (each side sends Close before it sees the other's) ends cleanly", "[net][server]") {

@@ -280,6 +280,36 @@ TEST_CASE("chat: a member that does not read is closed with 1008 when it falls b
   CHECK(e->data == "a is fine");
 }
 
+TEST_CASE("chat: members that vanish while a broadcast is under way are dropped, the rest get every message",
+          "[net][server]") {
+  RunningServer s;
+  WsClient speaker(s.port(), {.path = "/chat/ws"});
+  REQUIRE(speaker.open());
+  std::vector<std::unique_ptr<WsClient>> members;
+  for (int i = 0; i < 40; ++i) {
+    members.push_back(std::make_unique<WsClient>(s.port(), WsClientOptions{.path = "/chat/ws"}));
+    REQUIRE(members.back()->open());
+  }
+  // Every other member resets its connection; the speaker talks at once, so
+  // some broadcasts meet sockets the server has not yet seen die.
+  for (std::size_t i = 0; i < members.size(); i += 2) members[i]->raw().reset();
+  for (int m = 0; m < 20; ++m) REQUIRE(speaker.send_text("message " + std::to_string(m)));
+  for (int m = 0; m < 20; ++m) {
+    auto e = speaker.next_message();
+    REQUIRE(e);
+    CHECK(e->data == "message " + std::to_string(m));
+  }
+  for (std::size_t i = 1; i < members.size(); i += 2) {
+    for (int m = 0; m < 20; ++m) {
+      auto e = members[i]->next_message();
+      REQUIRE(e);
+      CHECK(e->data == "message " + std::to_string(m));
+    }
+  }
+  REQUIRE(eventually([&] { return s.stats().websocket_connections == 21; }));
+  CHECK(s.stats().closed_by_code.at(1006) == 20);
+}
+
 TEST_CASE("trace: /trace/ws is accepted and kept open, sends nothing by itself, and carries send_trace()", "[net][server]") {
   std::atomic<std::uint64_t> trace_client{0};
   auto options = test_options();

@@ -103,7 +103,7 @@ class Server {
   // Binds and listens (throws Poco::Exception if it cannot, TlsError for a
   // bad certificate). Serving starts with run().
   explicit Server(ServerOptions options = {});
-  ~Server();
+  ~Server();  // only once run() has returned (or was never called)
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
