@@ -8,25 +8,19 @@ Run by CTest (label app) as: cli_test.py PATH/TO/wslab
 import re
 import socket
 import subprocess
+
+import os
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from harness import check, start_server, stop_server, summary  # noqa: E402
+
 WSLAB = sys.argv[1]
-failures, passed = [], 0
 
 
 def run(*args, timeout=20):
     p = subprocess.run([WSLAB, *args], capture_output=True, text=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
-
-
-def check(name, condition, detail=""):
-    global passed
-    if condition:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failures.append(name)
-        print(f"FAIL {name}\n     {detail}")
 
 
 def one_line_error(err):
@@ -113,11 +107,8 @@ check("send to a server that never answers the handshake -> 4 after the timeout"
 silent.close()
 
 # connect and send against a live `wslab serve`.
-server = subprocess.Popen([WSLAB, "serve", "--port", "0", "--log-level", "warning"], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
+server, base = start_server(WSLAB)
 try:
-    m = re.search(r"listening on (ws://[\d.]+:\d+)", server.stdout.readline())
-    base = m.group(1)
     code, out, err = run("send", base + "/ws", "hello, wslab")
     check("send: the echo is printed, exit 0", code == 0 and out.strip() == "hello, wslab", f"exit {code}: {out}{err}")
     code, out, err = run("send", base + "/ws", "--binary", "00ff10")
@@ -136,8 +127,6 @@ try:
     check("connect: end of input closes cleanly", p.returncode == 0 and "closed with 1000" in p.stdout,
           f"exit {p.returncode}: {p.stdout}{p.stderr}")
 finally:
-    server.terminate()
-    server.wait(20)
+    stop_server(server)
 
-print(f"{passed} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+sys.exit(summary())

@@ -11,47 +11,23 @@ Run by CTest (label browser) as: browser_chromium.py PATH/TO/wslab
 """
 import asyncio
 import json
-import os
-import re
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 
 import websockets
 
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from harness import check, start_server, stop_server, summary  # noqa: E402
+
 WSLAB = sys.argv[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 TIMEOUT = 20
-failures, passed = [], 0
-
-
-def check(name, condition, detail=""):
-    global passed
-    if condition:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failures.append(name)
-        print(f"FAIL {name} {detail}")
-
-
-def start_server(*extra):
-    proc = subprocess.Popen([WSLAB, "serve", "--port", "0", "--log-level", "warning", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        m = re.search(r"listening on wss?://([\d.]+:\d+)", line or "")
-        if m:
-            return proc, m.group(1)
-        if not line:
-            break
-    proc.kill()
-    raise SystemExit("wslab serve did not start: " + proc.stderr.read())
 
 
 def start_chromium(profile):
@@ -136,8 +112,9 @@ def main():
     servers, chromium = [], None
     profile = tempfile.mkdtemp(prefix="wslab-chromium-")
     try:
-        plain, plain_addr = start_server()
-        secure, secure_addr = start_server("--tls-self-signed")
+        plain, plain_url = start_server(WSLAB)
+        secure, secure_url = start_server(WSLAB, "--tls-self-signed")
+        plain_addr, secure_addr = plain_url.split("//")[1], secure_url.split("//")[1]
         servers = [plain, secure]
         chromium, devtools = start_chromium(profile)
         asyncio.run(demo_page(devtools, f"http://{plain_addr}", "ws://"))
@@ -147,14 +124,9 @@ def main():
             chromium.kill()
             chromium.wait()
         for s in servers:
-            s.send_signal(signal.SIGTERM)
-            try:
-                s.wait(TIMEOUT)
-            except subprocess.TimeoutExpired:
-                s.kill()
+            stop_server(s)
         shutil.rmtree(profile, ignore_errors=True)
-    print(f"{passed} passed, {len(failures)} failed")
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -8,44 +8,19 @@ Run by CTest (label interop) as: python_websockets.py PATH/TO/wslab
 Every step is bounded in time; all traffic stays on 127.0.0.1.
 """
 import asyncio
-import os
-import re
 import signal
 import subprocess
-import sys
-import time
 
 import websockets
 
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from harness import check, start_server, stop_server, summary  # noqa: E402
+
 WSLAB = sys.argv[1]
 TIMEOUT = 10
-failures = []
-passed = 0
-
-
-def check(name, condition, detail=""):
-    global passed
-    if condition:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failures.append(name)
-        print(f"FAIL {name} {detail}")
-
-
-def start_server(*extra):
-    proc = subprocess.Popen([WSLAB, "serve", "--port", "0", "--log-level", "warning", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        m = re.search(r"listening on (ws://[\d.]+:\d+)", line)
-        if m:
-            return proc, m.group(1)
-    proc.kill()
-    raise SystemExit(f"wslab serve did not report its address; stderr: {proc.stderr.read()}")
 
 
 async def wslab_server_cases(base):
@@ -141,17 +116,15 @@ async def wslab_client_cases():
 
 
 def main():
-    proc, base = start_server()
+    proc, base = start_server(WSLAB)
     try:
         asyncio.run(wslab_server_cases(base))
+        asyncio.run(shutdown_case(proc, base))
     finally:
-        pass
-    asyncio.run(shutdown_case(proc, base))
+        if proc.poll() is None:
+            stop_server(proc)
     asyncio.run(wslab_client_cases())
-    print(f"{passed} passed, {len(failures)} failed")
-    if failures:
-        print("failed: " + "; ".join(failures))
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":
