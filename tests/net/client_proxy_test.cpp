@@ -9,15 +9,6 @@ using namespace wslab;
 using namespace wslab::testing;
 using net::Client;
 
-namespace {
-
-const net::SelfSigned& certificate() {
-  static const net::SelfSigned cert = net::make_self_signed();
-  return cert;
-}
-
-}  // namespace
-
 TEST_CASE("client: ws:// through a real tinyproxy with CONNECT, the server sees the proxy, not us", "[net]") {
   RunningServer server;
   TinyProxy proxy({server.port()});

@@ -13,11 +13,6 @@ using net::Client;
 
 namespace {
 
-const net::SelfSigned& certificate() {
-  static const net::SelfSigned cert = net::make_self_signed();
-  return cert;
-}
-
 net::ServerOptions tls_server_options() {
   net::ServerOptions o = test_options();
   net::TlsServerOptions tls;

@@ -201,4 +201,11 @@ std::string close_payload(std::uint16_t code, std::string_view reason = {});
 // head; true if it is 101. Bytes after the head go to `rest`.
 bool raw_upgrade(RawClient& client, std::string_view path, std::string* rest = nullptr);
 
+// One throw-away certificate for localhost, 127.0.0.1 and ::1, made once per
+// test run and shared by every TLS test.
+inline const net::SelfSigned& certificate() {
+  static const net::SelfSigned cert = net::make_self_signed();
+  return cert;
+}
+
 }  // namespace wslab::testing

@@ -12,11 +12,6 @@ using namespace wslab::testing;
 namespace {
 
 // One self-signed certificate for the whole file (making a key takes a while).
-const net::SelfSigned& certificate() {
-  static const net::SelfSigned cert = net::make_self_signed({"localhost", "127.0.0.1"});
-  return cert;
-}
-
 net::ServerOptions tls_options() {
   auto o = test_options();
   o.tls = net::TlsServerOptions{.cert_pem = certificate().cert_pem, .key_pem = certificate().key_pem};
