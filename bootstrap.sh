@@ -14,10 +14,13 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# Build: the compiler, CMake, POCO, Catch2, OpenSSL, zlib. Tests: real peers
-# (Python's websockets, tinyproxy, headless Chromium). Benchmarks: Boost.Beast
+# Build: the compiler, CMake, POCO, Catch2, OpenSSL, zlib; the visualiser:
+# ImGui 1.86 (with its GLFW and OpenGL 3 backends), GLFW, stb (PNG
+# screenshots). Tests: real peers (Python's websockets, tinyproxy, headless
+# Chromium), Xvfb with Mesa for the visualiser. Benchmarks: Boost.Beast
 # (header-only, libboost-dev) as the peer to compare with.
 PACKAGES=(cmake ninja-build g++ pkg-config libpoco-dev catch2 libssl-dev zlib1g-dev
+          libimgui-dev libglfw3-dev libstb-dev libgl-dev libgl1-mesa-dri xvfb xauth
           python3 python3-websockets tinyproxy chromium libboost-dev)
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }

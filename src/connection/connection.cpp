@@ -276,6 +276,11 @@ void Connection::receive(std::span<std::uint8_t> bytes, TimePoint now) {
   }
 }
 
+void Connection::set_observer(Observer* observer) {
+  observer_ = observer;
+  preview_.clear();
+}
+
 void Connection::observe_received_frame(TimePoint now, const Violation* violation) {
   if (!observer_) return;
   observer_->on_frame(FrameRecord{Direction::received, now, parser_.header(), parser_.raw_header(),

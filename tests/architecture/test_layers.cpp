@@ -28,7 +28,8 @@ const std::map<std::string, std::set<std::string>> kAllowed = {
     {"heartbeat", {"rules"}},
     {"close", {"rules", "framing", "masking"}},
     {"connection", {"rules", "uri", "masking", "handshake", "framing", "heartbeat", "close"}},
-    {"net", {"rules", "uri", "masking", "handshake", "framing", "heartbeat", "close", "connection"}},
+    {"trace", {"rules", "uri", "masking", "handshake", "framing", "heartbeat", "close", "connection"}},
+    {"net", {"rules", "uri", "masking", "handshake", "framing", "heartbeat", "close", "connection", "trace"}},
 };
 
 const std::set<std::string> kChapters = {"uri", "handshake", "framing", "masking", "heartbeat", "close"};

@@ -129,6 +129,13 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
+  // Attach (or, with nullptr, detach) an observer at any time: a trace viewer
+  // that arrives late sees the frames from now on. A frame being read when
+  // the observer is attached is reported with only the preview bytes that
+  // arrive after it.
+  void set_observer(Observer* observer);
+  Observer* observer() const { return observer_; }
+
   // --- Opening handshake ---
   // Client: queue the opening handshake request for `target`. Fails (and
   // the connection goes CLOSED) if the options hold an invalid subprotocol.
