@@ -5,12 +5,16 @@
 #include <wslab/net/client.hpp>
 #include <wslab/net/server.hpp>
 #include <wslab/net/tls.hpp>
+#include <wslab/trace.hpp>
 
 #include <Poco/AutoPtr.h>
 #include <Poco/ConsoleChannel.h>
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
 #include <Poco/FormattingChannel.h>
 #include <Poco/Logger.h>
 #include <Poco/PatternFormatter.h>
+#include <Poco/Timestamp.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -49,7 +53,8 @@ std::string url_host(const std::string& host) {
 int run_serve(const Args& args, const Options& options) {
   options.only("serve", {"host", "port", "tls-cert", "tls-key", "tls-self-signed", "max-message", "max-frame",
                          "max-connections", "max-header-bytes", "handshake-timeout", "close-timeout",
-                         "ping-interval", "pong-timeout", "origin", "log-level"});
+                         "ping-interval", "pong-timeout", "origin", "log-level", "trace-file", "no-trace",
+                         "trace-preview", "trace-viewer-buffer"});
   if (args.size() != 1) throw UsageError("`wslab serve` takes no arguments, only options (see `wslab help serve`)");
   setup_logging(options.get("log-level", "information"));
 
@@ -67,6 +72,12 @@ int run_serve(const Args& args, const Options& options) {
   so.ping_interval = parse_duration("ping-interval", options.get("ping-interval", "30s"));
   so.pong_timeout = parse_duration("pong-timeout", options.get("pong-timeout", "30s"));
   so.allowed_origins = options.all("origin");
+  so.trace_endpoint = !options.has("no-trace");
+  so.trace_file = options.get("trace-file", "");
+  if (options.has("trace-preview"))
+    so.trace_preview = parse_number("trace-preview", options.get("trace-preview"), 0, 1u << 20);
+  if (options.has("trace-viewer-buffer"))
+    so.trace_viewer_buffer = parse_size("trace-viewer-buffer", options.get("trace-viewer-buffer"));
 
   const bool self_signed = options.has("tls-self-signed");
   if (self_signed && (options.has("tls-cert") || options.has("tls-key")))
@@ -92,6 +103,9 @@ int run_serve(const Args& args, const Options& options) {
   try {
     server = std::make_unique<net::Server>(so);
   } catch (const net::TlsError& e) {
+    std::cerr << "wslab: serve: " << e.what() << "\n";
+    return kExitBadInput;
+  } catch (const std::runtime_error& e) {  // the trace file
     std::cerr << "wslab: serve: " << e.what() << "\n";
     return kExitBadInput;
   } catch (const Poco::Exception& e) {
@@ -199,7 +213,9 @@ int run_send(const Args& args, const Options& options) {
 }
 
 int run_connect(const Args& args, const Options& options) {
-  options.only("connect", kClientOptions);
+  auto allowed = kClientOptions;
+  allowed.insert("trace-file");
+  options.only("connect", allowed);
   if (args.size() != 2) throw UsageError("usage: wslab connect URL");
   setup_logging(options.get("log-level", "warning"));
   std::mutex print;
@@ -207,11 +223,37 @@ int run_connect(const Args& args, const Options& options) {
     std::lock_guard lock(print);
     std::cout << line << std::endl;
   };
+  // --trace-file: this side of the connection, as the server's trace shows
+  // its side (docs/trace-format.md). Declared before the client: its
+  // callbacks use them until it is gone.
+  auto co = client_options(options);
+  std::unique_ptr<trace::JsonlWriter> trace_writer;
+  std::optional<trace::Clock> trace_clock;
+  std::unique_ptr<trace::Recorder> recorder;
+  if (options.has("trace-file")) {
+    try {
+      trace_writer = std::make_unique<trace::JsonlWriter>(options.get("trace-file"));
+    } catch (const std::runtime_error& e) {
+      throw InputError(std::string("connect: ") + e.what());
+    }
+    trace_clock.emplace(net::Clock::now());
+    trace_writer->emit(trace::Hello{
+        .source = "wslab connect",
+        .started_at = Poco::DateTimeFormatter::format(Poco::Timestamp(), Poco::DateTimeFormat::ISO8601_FRAC_FORMAT),
+        .preview_bytes = connection::Options{}.payload_preview});
+    recorder = std::make_unique<trace::Recorder>(*trace_writer, *trace_clock, 1);
+    co.observer = recorder.get();
+  }
   std::optional<net::Client> ws;
   try {
-    ws.emplace(args[1], options.all("subprotocol"), client_options(options));
+    ws.emplace(args[1], options.all("subprotocol"), co);
   } catch (const net::SyntaxError& e) {
     throw InputError(std::string("connect: ") + e.what());
+  }
+  if (trace_writer) {
+    trace_writer->emit(trace::ConnectionOpen{.conn = 1, .time = 0, .role = Role::client, .peer = "",
+                                             .resource = ws->url()});
+    recorder->set_buffered_amount([&ws] { return static_cast<std::size_t>(ws->bufferedAmount()); });
   }
   std::atomic<bool> done{false};
   std::atomic<bool> clean{false};
@@ -225,6 +267,9 @@ int run_connect(const Args& args, const Options& options) {
   };
   ws->onerror = [&](const net::ErrorEvent& e) { say("error: " + e.message); };
   ws->onclose = [&](const net::CloseEvent& e) {
+    if (trace_writer)
+      trace_writer->emit(trace::ConnectionClose{.conn = 1, .time = trace_clock->since_start(net::Clock::now()),
+                                                .code = e.code, .reason = e.reason, .was_clean = e.wasClean});
     say("readyState -> CLOSED: " + show_close(e));
     clean = e.wasClean;
     done = true;

@@ -55,6 +55,16 @@ handshakes (up to --close-timeout), exit 0.
   --pong-timeout DUR        fail a peer silent this long    (30s)
   --origin ORIGIN           allow only these Origins (repeatable); others 403
   --log-level LEVEL         error, warning, information, debug (information)
+
+The trace (docs/trace-format.md): every handshake, frame and readyState
+change of every connection, streamed to viewers on /trace/ws (wslab-viz,
+wslab watch) and/or written to a JSON Lines file. No viewer, no file: no
+tracing work at all.
+  --trace-file FILE         also record the trace to FILE (JSON Lines)
+  --no-trace                no /trace/ws endpoint (404)
+  --trace-preview N         payload bytes per frame event   (64)
+  --trace-viewer-buffer SIZE  a viewer further behind misses events,
+                            counted and reported            (1M)
 )";
 
 constexpr const char* kClientHelp = R"(usage: wslab connect URL [options]
@@ -72,6 +82,8 @@ send: sends MESSAGE, prints the first reply, closes with 1000.
   --insecure                wss://: do not verify the certificate (unsafe)
   --ca-file FILE            wss://: trust this PEM bundle instead of the system's
   --proxy URL               HTTP proxy (CONNECT); default: $http_proxy / $https_proxy
+  --trace-file FILE         (connect) record this side's trace to FILE (JSON Lines,
+                            docs/trace-format.md; replay with wslab-viz --replay)
 )";
 
 constexpr const char* kFrameHelp = R"(usage: wslab frame decode HEX...
@@ -115,6 +127,8 @@ class Wslab : public Poco::Util::Application {
         {"rsv1", nullptr, false},          {"rsv2", nullptr, false},
         {"rsv3", nullptr, false},          {"length-form", "BITS", false},
         {"close-code", "N", false},        {"step", nullptr, false},
+        {"trace-file", "FILE", false},     {"no-trace", nullptr, false},
+        {"trace-preview", "N", false},     {"trace-viewer-buffer", "SIZE", false},
     };
     for (const auto& d : defs) {
       Poco::Util::Option o(d.name, "");

@@ -658,7 +658,7 @@ class Client::Session final : public EventLoop::Handler, public std::enable_shar
     o.client.subprotocols = protocols_;
     // For the Connection the opening handshake started at connect(): its
     // timeout covers DNS, TCP, the proxy and TLS too.
-    conn_.emplace(std::move(o), started_at_);
+    conn_.emplace(std::move(o), started_at_, options_.observer);
     conn_->connect(target_, started_at_);
     if (!early_data_.empty()) {
       conn_->receive(std::string_view(early_data_), now);

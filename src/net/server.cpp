@@ -38,12 +38,16 @@
 #include <wslab/framing.hpp>
 #include <wslab/handshake.hpp>
 #include <wslab/rules.hpp>
+#include <wslab/trace.hpp>
 
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
 #include <Poco/Error.h>
 #include <Poco/Logger.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocketImpl.h>
+#include <Poco/Timestamp.h>
 
 #include <sys/socket.h>
 
@@ -115,6 +119,13 @@ class ServerCore : public EventLoop::Handler {
   void broadcast(Event::Type type, const std::string& data);
   void deliver_trace(std::optional<std::uint64_t> client, const std::string& text);
 
+  // The trace. `tracing` is true while anyone listens (a /trace/ws viewer or
+  // the trace file); only then do sessions carry a Recorder.
+  void trace_emit(trace::Event event);
+  void update_tracing();                  // attach or detach every session's Recorder
+  void trace_welcome(Session& viewer);    // hello + the connections already open
+  void schedule_trace_flush();
+
   // Statistics (written on the loop thread, read from any).
   void count_rejected(int status) {
     std::lock_guard lock(stats_mutex);
@@ -150,6 +161,21 @@ class ServerCore : public EventLoop::Handler {
   std::vector<std::unique_ptr<Session>> graveyard;  // retired, deleted by sweep()
   bool sweep_scheduled = false;
 
+  class TraceSink final : public trace::Sink {
+   public:
+    explicit TraceSink(ServerCore& core) : core_(core) {}
+    void emit(trace::Event event) override { core_.trace_emit(std::move(event)); }
+
+   private:
+    ServerCore& core_;
+  };
+  trace::Clock trace_clock{Clock::now()};
+  trace::Hello trace_hello{};
+  TraceSink trace_sink{*this};
+  std::unique_ptr<trace::JsonlWriter> trace_writer;
+  bool tracing = false;
+  bool trace_flush_scheduled = false;
+
   bool stopping = false;
   EventLoop::TimerId shutdown_timer = 0;
 
@@ -159,6 +185,8 @@ class ServerCore : public EventLoop::Handler {
   std::atomic<std::uint64_t> total_upgraded{0};
   std::atomic<std::size_t> max_buffered{0};
   std::atomic<std::uint64_t> reads_paused{0};
+  std::atomic<std::uint64_t> trace_events{0};
+  std::atomic<std::uint64_t> trace_dropped{0};
   mutable std::mutex stats_mutex;
   std::map<int, std::uint64_t> rejected;
   std::map<std::uint16_t, std::uint64_t> closed;
@@ -193,6 +221,14 @@ class Session final : public EventLoop::Handler {
   // A chat message from another member (or from itself).
   void chat_deliver(Event::Type type, const std::string& data);
   void trace_deliver(const std::string& text);
+  void trace_flush();
+
+  // Tracing turned on (a viewer arrived, or the file): observe this session
+  // from now on; or off: stop. /trace/ws sessions are never traced.
+  void trace_attach();
+  void trace_detach();
+  // The events that tell a newly arrived viewer about this connection.
+  void trace_describe(std::vector<trace::Event>& out) const;
 
   std::uint64_t id() const { return id_; }
   bool retired() const { return phase_ == Phase::done; }
@@ -246,7 +282,17 @@ class Session final : public EventLoop::Handler {
   EventLoop::TimerId timer_ = 0;
   TimePoint timer_at_ = TimePoint::max();
 
+  void trace_open();                              // the "open" event and the Recorder
+  void trace_rejected(const Violation& why, const std::string& response);
+  trace::Micros trace_now() const { return server_.trace_clock.since_start(now()); }
+
   std::unique_ptr<handshake::HeadReader> head_;  // front door only
+  // Declared before ws_, which holds a pointer to it, so that it outlives it.
+  std::unique_ptr<trace::Recorder> recorder_;
+  std::string trace_resource_;          // the requested .../ws path, once known
+  std::uint64_t trace_missed_ = 0;      // a viewer: events missed since the last "dropped"
+  std::uint64_t trace_missed_total_ = 0;
+  bool trace_dirty_ = false;            // a viewer: output waiting for trace_flush()
   std::unique_ptr<Connection> ws_;               // from the upgrade on
   std::string http_out_;                         // a plain HTTP response
   std::size_t http_sent_ = 0;
@@ -317,13 +363,14 @@ void Session::route(std::span<std::uint8_t> rest) {
   if (!request) return respond_error(request.violation());
   const std::string path(path_of(request->target));
   if (!ends_with(path, "/ws")) return serve_page(*request, path);
+  trace_resource_ = path;
 
   if (!handshake::wants_upgrade(*request))
     return respond_error(Violation(error::no_upgrade, request->method + " " + path +
                                                           " has no \"Upgrade: websocket\": this resource speaks only WebSocket"));
   if (path == "/ws") resource_ = Resource::echo;
   else if (path == "/chat/ws") resource_ = Resource::chat;
-  else if (path == "/trace/ws") resource_ = Resource::trace;
+  else if (path == "/trace/ws" && server_.options.trace_endpoint) resource_ = Resource::trace;
   else return respond_error(Violation(error::unknown_resource, "no WebSocket service at " + path));
 
   // §4.2.2 step 4 / §10.2: the Origin header is the browser's word for which
@@ -347,7 +394,8 @@ void Session::route(std::span<std::uint8_t> rest) {
   std::string head = head_->head();
   head_.reset();
   phase_ = Phase::websocket;
-  ws_ = std::make_unique<Connection>(server_.connection_options, accepted_at_);
+  if (server_.tracing && resource_ != Resource::trace) trace_open();
+  ws_ = std::make_unique<Connection>(server_.connection_options, accepted_at_, recorder_.get());
   ws_->receive(writable_bytes(head), now());
   if (!rest.empty()) ws_->receive(rest, now());  // frames sent right behind the request
   process_events();
@@ -379,7 +427,9 @@ void Session::respond_error(const Violation& why) {
   const int status = why.http_status() != 0 ? why.http_status() : 400;
   server_.count_rejected(status);
   if (server_.log.warning()) server_.log.warning(name() + " " + why.message());
-  respond(handshake::make_reject_response(why));
+  std::string response = handshake::make_reject_response(why);
+  if (server_.tracing && !trace_resource_.empty() && resource_ != Resource::trace) trace_rejected(why, response);
+  respond(std::move(response));
 }
 
 void Session::respond(std::string response) {
@@ -450,11 +500,15 @@ void Session::on_open() {
   if (resource_ == Resource::chat) server_.chat.push_back(this);
   if (resource_ == Resource::trace) {
     server_.trace.push_back(this);
+    server_.trace_welcome(*this);
     if (server_.options.on_trace_open) server_.options.on_trace_open(id_);
   }
 }
 
 void Session::on_close(const Event& e) {
+  if (recorder_)
+    server_.trace_emit(trace::ConnectionClose{.conn = id_, .time = trace_now(), .code = e.code, .reason = e.reason,
+                                              .was_clean = e.was_clean});
   if (!opened_) return;  // a refused handshake was counted by its status
   opened_ = false;
   --server_.websocket_connections;
@@ -477,11 +531,97 @@ void Session::chat_deliver(Event::Type type, const std::string& data) {
   after_activity();
 }
 
+// A viewer's queue is its Connection's output, bounded by
+// trace_viewer_buffer: above it the viewer misses events, counted, and is
+// told how many in a "dropped" event once it has caught up.
 void Session::trace_deliver(const std::string& text) {
   if (phase_ != Phase::websocket || ws_->ready_state() != ReadyState::OPEN) return;
-  if (buffered() > server_.options.output_high_water) return;  // a slow viewer misses events
+  if (buffered() > server_.options.trace_viewer_buffer) {
+    ++trace_missed_;
+    ++trace_missed_total_;
+    ++server_.trace_dropped;
+    return;
+  }
+  if (trace_missed_ > 0) {
+    ws_->send_text(trace::to_json(
+        trace::Dropped{.time = trace_now(), .count = trace_missed_, .total = trace_missed_total_}));
+    trace_missed_ = 0;
+  }
   ws_->send_text(text);
+  // Written once per loop turn, not once per event.
+  trace_dirty_ = true;
+  server_.schedule_trace_flush();
+}
+
+void Session::trace_flush() {
+  if (!trace_dirty_) return;
+  trace_dirty_ = false;
   after_activity();
+}
+
+void Session::trace_open() {
+  if (recorder_) return;
+  std::string peer;
+  try {
+    peer = transport_.socket().peerAddress().toString();
+  } catch (const Poco::Exception&) {
+    peer = "?";
+  }
+  server_.trace_emit(trace::ConnectionOpen{.conn = id_, .time = server_.trace_clock.since_start(accepted_at_),
+                                           .role = Role::server, .peer = peer, .resource = trace_resource_});
+  recorder_ = std::make_unique<trace::Recorder>(server_.trace_sink, server_.trace_clock, id_);
+  recorder_->set_buffered_amount([this] { return buffered(); });
+}
+
+// Refused at the front door, before a Connection existed: the same events a
+// Connection's own refusal produces (the request, the response, CONNECTING
+// -> CLOSED), so every refused upgrade looks alike in the trace.
+void Session::trace_rejected(const Violation& why, const std::string& response) {
+  trace_open();
+  const auto t = trace_now();
+  if (head_ && head_->status() == handshake::HeadReader::Status::complete)
+    server_.trace_emit(trace::make_handshake(id_, t, connection::Direction::received, head_->head()));
+  server_.trace_emit(trace::make_handshake(id_, t, connection::Direction::sent, response));
+  const std::string cause = "handshake rejected: " + std::to_string(why.http_status() ? why.http_status() : 400);
+  server_.trace_emit(trace::Transition{.conn = id_, .time = t, .from = ReadyState::CONNECTING,
+                                       .to = ReadyState::CLOSED, .cause = cause});
+  server_.trace_emit(trace::ConnectionClose{.conn = id_, .time = t, .code = close::abnormal_closure,
+                                            .reason = why.message(), .was_clean = false});
+  recorder_.reset();
+}
+
+void Session::trace_attach() {
+  if (recorder_ || resource_ == Resource::trace || phase_ != Phase::websocket || !ws_) return;
+  trace_open();
+  // What happened before is not in the trace: say where the connection is.
+  const auto state = ws_->ready_state();
+  if (state != ReadyState::CONNECTING)
+    server_.trace_emit(trace::Transition{.conn = id_, .time = trace_now(), .from = ReadyState::CONNECTING,
+                                         .to = state, .cause = "already " + std::string(connection::to_string(state)) +
+                                                               " when tracing began"});
+  ws_->set_observer(recorder_.get());
+}
+
+void Session::trace_detach() {
+  if (ws_) ws_->set_observer(nullptr);
+  recorder_.reset();
+}
+
+void Session::trace_describe(std::vector<trace::Event>& out) const {
+  if (!recorder_ || !ws_) return;
+  std::string peer;
+  try {
+    peer = transport_.socket().peerAddress().toString();
+  } catch (const Poco::Exception&) {
+    peer = "?";
+  }
+  out.push_back(trace::ConnectionOpen{.conn = id_, .time = server_.trace_clock.since_start(accepted_at_),
+                                      .role = Role::server, .peer = peer, .resource = trace_resource_});
+  const auto state = ws_->ready_state();
+  if (state != ReadyState::CONNECTING)
+    out.push_back(trace::Transition{.conn = id_, .time = trace_now(), .from = ReadyState::CONNECTING, .to = state,
+                                    .cause = "already " + std::string(connection::to_string(state)) +
+                                             " when this viewer joined"});
 }
 
 void Session::go_away() {
@@ -639,6 +779,16 @@ ServerCore::ServerCore(ServerOptions opts)
   connection_options.close_timeout = options.close_timeout;
   connection_options.heartbeat = heartbeat::Options{options.ping_interval, options.pong_timeout};
   if (options.tls) tls = TlsContext::server(*options.tls);
+  connection_options.payload_preview = options.trace_preview;
+  trace_hello = trace::Hello{.source = "wslab serve",
+                             .started_at = Poco::DateTimeFormatter::format(
+                                 Poco::Timestamp(), Poco::DateTimeFormat::ISO8601_FRAC_FORMAT),
+                             .preview_bytes = options.trace_preview};
+  if (!options.trace_file.empty()) {
+    trace_writer = std::make_unique<trace::JsonlWriter>(options.trace_file);
+    trace_writer->emit(trace_hello);
+    tracing = true;
+  }
 
   listener.bind(Poco::Net::SocketAddress(options.host, options.port), true);
   listener.listen(options.backlog);
@@ -722,6 +872,43 @@ void ServerCore::sweep() {
   std::erase_if(chat, gone);
   std::erase_if(trace, gone);
   graveyard.clear();
+  update_tracing();
+}
+
+void ServerCore::trace_emit(trace::Event event) {
+  ++trace_events;
+  if (!trace.empty()) {
+    const std::string line = trace::to_json(event);
+    for (std::size_t i = 0; i < trace.size(); ++i) trace[i]->trace_deliver(line);
+  }
+  if (trace_writer) trace_writer->emit(std::move(event));
+}
+
+void ServerCore::update_tracing() {
+  const bool wanted = trace_writer || !trace.empty();
+  if (wanted == tracing) return;
+  tracing = wanted;
+  for (auto& [id, session] : sessions) {
+    if (tracing) session->trace_attach();
+    else session->trace_detach();
+  }
+}
+
+void ServerCore::trace_welcome(Session& viewer) {
+  viewer.trace_deliver(trace::to_json(trace_hello));
+  if (!tracing) return update_tracing();  // attaching announces every connection
+  std::vector<trace::Event> events;
+  for (const auto& [id, session] : sessions) session->trace_describe(events);
+  for (const auto& e : events) viewer.trace_deliver(trace::to_json(e));
+}
+
+void ServerCore::schedule_trace_flush() {
+  if (trace_flush_scheduled) return;
+  trace_flush_scheduled = true;
+  loop.at(loop.now(), [this] {
+    trace_flush_scheduled = false;
+    for (std::size_t i = 0; i < trace.size(); ++i) trace[i]->trace_flush();
+  });
 }
 
 void ServerCore::broadcast(Event::Type type, const std::string& data) {
@@ -804,6 +991,8 @@ ServerStats Server::stats() const {
   s.total_upgraded = impl_->total_upgraded.load();
   s.max_buffered_output = impl_->max_buffered.load();
   s.reads_paused = impl_->reads_paused.load();
+  s.trace_events = impl_->trace_events.load();
+  s.trace_dropped = impl_->trace_dropped.load() + (impl_->trace_writer ? impl_->trace_writer->dropped() : 0);
   std::lock_guard lock(impl_->stats_mutex);
   s.rejected_by_status = impl_->rejected;
   s.closed_by_code = impl_->closed;

@@ -11,6 +11,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace wslab::viz {
@@ -44,6 +45,11 @@ struct AppState {
 
   ReplayControls replay{};
 
+  // Set by the Frame panel each frame: where the bit diagram's origin (the
+  // Geometry's (0,0)) is on screen, in pixels. --screenshot prints it so a
+  // test can find the cells in the PNG.
+  std::optional<std::pair<float, float>> diagram_origin{};
+
   // The Composer's raw connection (live mode): a ws:// URL to a server's /ws
   // and a function that sends bytes as they are on it, answering a status line.
   std::string composer_url{};
@@ -54,6 +60,9 @@ struct AppState {
   }
 };
 
+// Each panel draws into the current ImGui window (no Begin/End of its own):
+// main.cpp places it, in a child region of the default layout or full-window
+// with --panel. Use ImGui::GetContentRegionAvail() for the space it has.
 void draw_connections_panel(AppState& app);
 void draw_messages_panel(AppState& app);
 void draw_frame_panel(AppState& app);      // bit diagram, hex, rules strip

@@ -150,6 +150,10 @@ struct ClientOptions {
   Duration close_timeout = std::chrono::seconds(5);
   // Larger messages (or frames) fail the connection with 1009 (§10.4).
   std::uint64_t max_message_size = 16u << 20;
+  // Sees the handshake heads, every frame and every readyState transition
+  // (e.g. a trace::Recorder for `wslab connect --trace-file`). Called on the
+  // loop thread; must outlive the client.
+  connection::Observer* observer = nullptr;
 };
 
 // An HTTP proxy, as the client uses it: CONNECT host:port through it.

@@ -79,8 +79,22 @@ struct ServerOptions {
   // is answered 403.
   std::vector<std::string> allowed_origins{};
 
+  // The trace (docs/trace-format.md): every handshake, frame and readyState
+  // transition of every connection, as JSON events, streamed to each
+  // /trace/ws client (the visualiser) and/or written to trace_file (JSON
+  // Lines). While neither is in use no connection has an observer, so an
+  // untraced server does no tracing work at all. /trace/ws connections are
+  // not traced themselves.
+  bool trace_endpoint = true;   // false: /trace/ws answers 404
+  std::string trace_file{};     // "": no file
+  std::size_t trace_preview = 64;  // payload bytes each frame event carries
+  // A viewer whose unsent trace output is above this misses events (counted,
+  // and reported to it in a "dropped" event once it catches up): a slow
+  // viewer never holds up, or grows, the traced connections.
+  std::size_t trace_viewer_buffer = 1u << 20;
+
   // Called on the loop thread when a /trace/ws client has opened; `client`
-  // names it for send_trace(). The trace stream of a later issue starts here.
+  // names it for send_trace().
   std::function<void(std::uint64_t client)> on_trace_open{};
 };
 
@@ -96,6 +110,8 @@ struct ServerStats {
   // taken yet): with back-pressure, about output_high_water + one read's worth.
   std::size_t max_buffered_output = 0;
   std::uint64_t reads_paused = 0;  // times back-pressure stopped reading from a peer
+  std::uint64_t trace_events = 0;   // trace events produced
+  std::uint64_t trace_dropped = 0;  // trace events a slow viewer (or the file) missed
 };
 
 class Server {
