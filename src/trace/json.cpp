@@ -11,6 +11,7 @@
 #include <charconv>
 #include <fstream>
 #include <limits>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -257,6 +258,8 @@ Event read_event(const Object& o) {
   Reader top(o, "event");
   const std::string type = top.text("type");
   const Reader r(o, type);
+  static const std::set<std::string> kTypes = {"hello", "open", "handshake", "frame", "transition", "close", "dropped"};
+  if (!kTypes.contains(type)) throw FieldError("unknown event type \"" + type + "\"");
   if (type == "hello") {
     Hello e;
     e.version = r.integer<int>("v");

@@ -47,6 +47,7 @@ struct Hello {
   std::string source{};      // "wslab serve", "wslab connect", ...
   std::string started_at{};  // wall clock at time 0, UTC, ISO 8601
   std::size_t preview_bytes = 0;  // how much payload a frame event carries
+  friend bool operator==(const Hello&, const Hello&) = default;
 };
 
 // A TCP connection the traced endpoint accepted (server) or opened (client).
@@ -56,6 +57,7 @@ struct ConnectionOpen {
   Role role = Role::server;  // the traced endpoint's role on it
   std::string peer{};        // "127.0.0.1:53412"
   std::string resource{};    // "/ws", "/chat/ws"; the client: its URL
+  friend bool operator==(const ConnectionOpen&, const ConnectionOpen&) = default;
 };
 
 // The key + GUID -> SHA-1 -> base64 steps (RFC 6455 §4.2.2 step 5.4).
@@ -64,6 +66,7 @@ struct Accept {
   std::string concatenated{};
   std::string sha1_hex{};
   std::string accept{};
+  friend bool operator==(const Accept&, const Accept&) = default;
 };
 
 // One opening-handshake head, request or response (RFC 6455 §4.1, §4.2.2).
@@ -75,6 +78,7 @@ struct Handshake {
   std::string start_line{};  // "GET /ws HTTP/1.1", "HTTP/1.1 101 Switching Protocols"
   std::vector<std::pair<std::string, std::string>> headers{};
   std::optional<Accept> accept{};  // on a request with a Sec-WebSocket-Key, and its 101
+  friend bool operator==(const Handshake&, const Handshake&) = default;
 };
 
 // A rule a received frame (or handshake) broke, from the rule book.
@@ -85,6 +89,7 @@ struct RuleBroken {
   std::uint16_t close_code = 0;
   std::uint16_t http_status = 0;
   std::string message{};  // Violation::message()
+  friend bool operator==(const RuleBroken&, const RuleBroken&) = default;
 };
 
 // One frame on the wire (RFC 6455 §5.2). A received frame that broke a rule
@@ -110,6 +115,7 @@ struct Frame {
   std::string close_reason{};
   std::optional<RuleBroken> error{};
   std::size_t buffered_amount = 0;  // the connection's bufferedAmount after this frame
+  friend bool operator==(const Frame&, const Frame&) = default;
 };
 
 // A readyState change (WHATWG: CONNECTING, OPEN, CLOSING, CLOSED).
@@ -119,6 +125,7 @@ struct Transition {
   connection::ReadyState from = connection::ReadyState::CONNECTING;
   connection::ReadyState to = connection::ReadyState::CONNECTING;
   std::string cause{};  // "handshake accepted", "received close 1000", "handshake rejected: 426"
+  friend bool operator==(const Transition&, const Transition&) = default;
 };
 
 // The TCP connection is gone.
@@ -128,6 +135,7 @@ struct ConnectionClose {
   std::uint16_t code = 1006;  // the close code as reported to the application
   std::string reason{};
   bool was_clean = false;
+  friend bool operator==(const ConnectionClose&, const ConnectionClose&) = default;
 };
 
 // The source dropped `count` events (a slow viewer, a slow disk) since the
@@ -136,6 +144,7 @@ struct Dropped {
   Micros time = 0;
   std::uint64_t count = 0;
   std::uint64_t total = 0;
+  friend bool operator==(const Dropped&, const Dropped&) = default;
 };
 
 using Event = std::variant<Hello, ConnectionOpen, Handshake, Frame, Transition, ConnectionClose, Dropped>;

@@ -1,0 +1,247 @@
+// The trace format: every event kind survives to_json -> from_json, bad
+// lines are refused with the field and the reason, a file is read line by
+// line, and the Recorder's helpers read heads and frames as the RFC says.
+#include <wslab/framing.hpp>
+#include <wslab/trace.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <Poco/TemporaryFile.h>
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+using namespace wslab;
+using namespace wslab::trace;
+using connection::Direction;
+using connection::ReadyState;
+
+namespace {
+
+Event round_trip(const Event& e) {
+  const std::string line = to_json(e);
+  INFO(line);
+  CHECK(line.find('\n') == std::string::npos);
+  auto back = from_json(line);
+  REQUIRE(std::holds_alternative<Event>(back));
+  return std::get<Event>(back);
+}
+
+std::string error_of(std::string_view line) {
+  auto r = from_json(line);
+  REQUIRE(std::holds_alternative<ParseError>(r));
+  return std::get<ParseError>(r).message;
+}
+
+Frame sample_frame() {
+  Frame f{.conn = 7, .time = 123456, .seq = 42, .direction = Direction::received};
+  f.fin = false;
+  f.rsv1 = true;
+  f.opcode = 2;
+  f.mask = true;
+  f.payload_length = 70000;
+  f.length_form = "64-bit";
+  f.masking_key = std::array<std::uint8_t, 4>{0x37, 0xfa, 0x21, 0x3d};
+  f.raw_header = {0x02, 0xff, 0, 0, 0, 0, 0, 1, 0x11, 0x70, 0x37, 0xfa, 0x21, 0x3d};
+  f.preview = {0x48, 0x65, 0x6c};
+  f.preview_masked = {0x7f, 0x9f, 0x4d};
+  f.error = RuleBroken{.rule = "reserved_bits", .checklist = "FR-2", .section = "RFC 6455 §5.2",
+                       .close_code = 1002, .http_status = 0, .message = "1002: RSV1 set (RFC 6455 §5.2)"};
+  f.buffered_amount = 99;
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("every trace event kind survives a JSON round trip", "[trace]") {
+  const std::vector<Event> events = {
+      Hello{.source = "wslab serve", .started_at = "2026-11-21T10:00:00.000000Z", .preview_bytes = 64},
+      ConnectionOpen{.conn = 1, .time = 5, .role = Role::client, .peer = "127.0.0.1:5000", .resource = "/chat/ws"},
+      Handshake{.conn = 1, .time = 6, .direction = Direction::sent, .request = false,
+                .start_line = "HTTP/1.1 101 Switching Protocols",
+                .headers = {{"Upgrade", "websocket"}, {"Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="}},
+                .accept = Accept{.key = "dGhlIHNhbXBsZSBub25jZQ==",
+                                 .concatenated = "dGhlIHNhbXBsZSBub25jZQ==258EAFA5-E914-47DA-95CA-C5AB0DC85B11",
+                                 .sha1_hex = "b37a4f2cc0624f1690f64606cf385945b2bec4ea",
+                                 .accept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="}},
+      sample_frame(),
+      Frame{.conn = 2, .time = 9, .seq = 43, .direction = Direction::sent, .opcode = 8, .payload_length = 4,
+            .length_form = "7-bit", .raw_header = {0x88, 0x04}, .preview = {0x03, 0xe8, 0x6f, 0x6b},
+            .preview_masked = {0x03, 0xe8, 0x6f, 0x6b}, .close_code = 1000, .close_reason = "ok"},
+      Transition{.conn = 1, .time = 10, .from = ReadyState::OPEN, .to = ReadyState::CLOSING,
+                 .cause = "received close 1000"},
+      ConnectionClose{.conn = 1, .time = 11, .code = 1006, .reason = "gone", .was_clean = false},
+      Dropped{.time = 12, .count = 3, .total = 30},
+  };
+  for (const auto& e : events) {
+    INFO(type_name(e));
+    CHECK(round_trip(e) == e);
+  }
+  CHECK(type_name(events[3]) == "frame");
+}
+
+TEST_CASE("a frame event carries the fields docs/trace-format.md names", "[trace]") {
+  const std::string line = to_json(sample_frame());
+  for (const char* field : {R"("type":"frame")", R"("opcode_name":"binary")", R"("length_form":"64-bit")",
+                            R"("masking_key":"37 fa 21 3d")", R"("raw_header":"02 ff 00 00)", R"("checklist":"FR-2")"})
+    CHECK_THAT(line, Catch::Contains(field));
+  // An unmasked frame has "masking_key": null, and reads back as no key.
+  Frame plain{.length_form = "7-bit"};
+  CHECK_THAT(to_json(plain), Catch::Contains(R"("masking_key":null)"));
+  CHECK_FALSE(std::get<Frame>(round_trip(plain)).masking_key.has_value());
+}
+
+TEST_CASE("a bad trace line is refused with the field and the reason", "[trace]") {
+  CHECK_THAT(error_of("not json"), Catch::StartsWith("not JSON"));
+  CHECK(error_of("[1,2]") == "not a JSON object");
+  CHECK_THAT(error_of(R"({"type":"wat"})"), Catch::Contains("unknown event type \"wat\""));
+  CHECK_THAT(error_of(R"({"type":"hello","v":2,"source":"x","started_at":"","preview_bytes":1})"),
+             Catch::Contains("version 2 is not supported"));
+  std::string frame = to_json(sample_frame());
+  auto with = [&](std::string from, std::string to) {
+    std::string s = frame;
+    s.replace(s.find(from), from.size(), to);
+    return s;
+  };
+  CHECK_THAT(error_of(with(R"("opcode":2)", R"("opcode":16)")), Catch::Contains("\"opcode\" out of range"));
+  CHECK_THAT(error_of(with(R"("opcode":2)", R"("opcode":"2")")), Catch::Contains("\"opcode\" not an integer"));
+  CHECK_THAT(error_of(with(R"("dir":"received")", R"("dir":"up")")), Catch::Contains("\"dir\" not \"received\""));
+  CHECK_THAT(error_of(with(R"("raw_header":"02)", R"("raw_header":"0z)")), Catch::Contains("\"raw_header\" not hex"));
+  CHECK_THAT(error_of(with(R"("masking_key":"37 fa 21 3d")", R"("masking_key":"37 fa")")),
+             Catch::Contains("not 4 bytes"));
+  CHECK_THAT(error_of(with(R"("fin":false,)", "")), Catch::Contains("frame: field \"fin\" missing"));
+  CHECK_THAT(error_of(R"({"type":"transition","conn":1,"t":0,"from":"OPEN","to":"SHUT","cause":""})"),
+             Catch::Contains("\"to\" not CONNECTING"));
+  CHECK_THAT(error_of(R"({"type":"close","conn":-1,"t":0,"code":1000,"reason":"","was_clean":true})"),
+             Catch::Contains("\"conn\" out of range"));
+}
+
+TEST_CASE("a trace file is read line by line, and an error names its line", "[trace]") {
+  Poco::TemporaryFile tmp;
+  const std::string path = tmp.path();
+  {
+    std::ofstream out(path);
+    out << to_json(Hello{.source = "test"}) << "\n\n"
+        << to_json(Transition{.conn = 1, .to = ReadyState::OPEN, .cause = "x"}) << "\r\n";
+  }
+  auto ok = read_file(path);
+  REQUIRE_FALSE(ok.error);
+  CHECK(ok.events.size() == 2);
+  {
+    std::ofstream out(path, std::ios::app);
+    out << R"({"type":"frame","conn":1})" << "\n";
+  }
+  auto bad = read_file(path);
+  REQUIRE(bad.error);
+  CHECK_THAT(*bad.error, Catch::Contains(path + ":4: frame: field \"t\" missing"));
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << to_json(Dropped{}) << "\n";
+  }
+  CHECK_THAT(*read_file(path).error, Catch::Contains("starts with a \"hello\""));
+  CHECK_THAT(*read_file(path + ".missing").error, Catch::Contains("cannot open"));
+}
+
+TEST_CASE("hex helpers read what they write and refuse the rest", "[trace]") {
+  const Bytes b{0x00, 0x81, 0xff};
+  CHECK(hex(b) == "00 81 ff");
+  CHECK(parse_hex("00 81 ff") == b);
+  CHECK(parse_hex("0081FF") == b);
+  CHECK(parse_hex("").value().empty());
+  CHECK_FALSE(parse_hex("0"));
+  CHECK_FALSE(parse_hex("0 081"));
+  CHECK_FALSE(parse_hex("0g"));
+}
+
+TEST_CASE("make_handshake splits a head and carries the accept steps of RFC 6455 §1.3", "[trace]") {
+  const std::string head =
+      "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  const auto h = make_handshake(3, 77, Direction::received, head);
+  CHECK(h.request);
+  CHECK(h.start_line == "GET /chat HTTP/1.1");
+  REQUIRE(h.headers.size() == 5);
+  CHECK(h.headers[0] == std::pair<std::string, std::string>{"Host", "server.example.com"});
+  REQUIRE(h.accept);
+  CHECK(h.accept->sha1_hex == "b37a4f2cc0624f1690f64606cf385945b2bec4ea");
+  CHECK(h.accept->accept == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+  const auto r = make_handshake(3, 78, Direction::sent, "HTTP/1.1 426 Upgrade Required\r\nbroken line\r\n\r\n");
+  CHECK_FALSE(r.request);
+  CHECK_FALSE(r.accept);
+  REQUIRE(r.headers.size() == 1);
+  CHECK(r.headers[0].first == "broken line");
+}
+
+TEST_CASE("make_frame shows a masked Close frame both ways and reads its code", "[trace]") {
+  // A client's Close 1000 "bye", masked with 37 fa 21 3d (§5.3, §5.5.1).
+  framing::FrameHeader h{.fin = true, .opcode = 8, .mask = true, .payload_length = 5,
+                         .masking_key = {0x37, 0xfa, 0x21, 0x3d}};
+  std::string wire;
+  framing::append_frame(wire, h, std::string("\x03\xe8" "bye", 5));
+  const std::string payload("\x03\xe8" "bye", 5);
+  const auto raw = std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(wire.data()), 6);
+  const Violation v(error::bad_close_code, "close code 999");
+  const auto f = make_frame(1, 2, 3, connection::FrameRecord{.direction = Direction::received, .header = h,
+                                                             .raw_header = raw, .payload_preview = payload,
+                                                             .violation = &v});
+  CHECK(f.masking_key == std::array<std::uint8_t, 4>{0x37, 0xfa, 0x21, 0x3d});
+  CHECK(f.preview == Bytes{0x03, 0xe8, 'b', 'y', 'e'});
+  CHECK(f.preview_masked == Bytes(wire.begin() + 6, wire.end()));
+  CHECK(f.close_code == 1000);
+  CHECK(f.close_reason == "bye");
+  CHECK(f.length_form == "7-bit");
+  REQUIRE(f.error);
+  CHECK(f.error->close_code == 1002);
+  CHECK(f.error->message == v.message());
+}
+
+TEST_CASE("a JSONL writer that cannot keep up drops events, counts them and says so", "[trace]") {
+  // A FIFO nobody reads yet: the writer thread blocks once the pipe is full,
+  // so its queue fills and further events are dropped.
+  Poco::TemporaryFile tmp;
+  const std::string path = tmp.path();
+  REQUIRE(mkfifo(path.c_str(), 0600) == 0);
+  std::string received;
+  std::thread reader;
+  std::unique_ptr<JsonlWriter> writer;
+  {
+    // Opening a FIFO for writing waits for a reader: open the reading end
+    // first, on a thread that waits before reading anything.
+    std::atomic<bool> go{false};
+    reader = std::thread([&] {
+      std::ifstream in(path, std::ios::binary);
+      while (!go) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      received.assign(std::istreambuf_iterator<char>(in), {});
+    });
+    writer = std::make_unique<JsonlWriter>(path, 16);
+    writer->emit(Hello{.source = "test"});
+    const Frame big = sample_frame();
+    for (int i = 0; i < 5000; ++i) writer->emit(big);  // ~ 3 MB: far more than a pipe holds
+    CHECK(writer->dropped() > 0);
+    const auto dropped = writer->dropped();
+    go = true;
+    writer->flush();
+    writer->emit(Transition{.conn = 1, .time = 5, .to = ReadyState::OPEN, .cause = "after"});
+    writer.reset();  // writes the rest and closes the file
+    reader.join();
+    // Every line is an event; the "dropped" events add up to the count.
+    std::istringstream lines(received);
+    std::string line;
+    std::uint64_t frames = 0, reported = 0;
+    while (std::getline(lines, line)) {
+      auto e = from_json(line);
+      REQUIRE(std::holds_alternative<Event>(e));
+      if (auto* d = std::get_if<Dropped>(&std::get<Event>(e))) reported += d->count;
+      if (std::holds_alternative<Frame>(std::get<Event>(e))) ++frames;
+    }
+    CHECK(reported == dropped);
+    CHECK(frames + dropped == 5000);
+  }
+}
+
+TEST_CASE("a trace file that cannot be written is an error naming it", "[trace]") {
+  CHECK_THROWS_WITH(JsonlWriter("/nonexistent-dir/t.jsonl"), Catch::Contains("/nonexistent-dir/t.jsonl"));
+}
