@@ -582,7 +582,8 @@ void Session::trace_rejected(const Violation& why, const std::string& response) 
   if (head_ && head_->status() == handshake::HeadReader::Status::complete)
     server_.trace_emit(trace::make_handshake(id_, t, connection::Direction::received, head_->head()));
   server_.trace_emit(trace::make_handshake(id_, t, connection::Direction::sent, response));
-  const std::string cause = "handshake rejected: " + std::to_string(why.http_status() ? why.http_status() : 400);
+  const std::string cause = "handshake rejected: " + std::to_string(why.http_status() ? why.http_status() : 400) +
+                            " " + why.detail();  // as the Connection words its own refusals
   server_.trace_emit(trace::Transition{.conn = id_, .time = t, .from = ReadyState::CONNECTING,
                                        .to = ReadyState::CLOSED, .cause = cause});
   server_.trace_emit(trace::ConnectionClose{.conn = id_, .time = t, .code = close::abnormal_closure,
