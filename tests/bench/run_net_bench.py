@@ -3,6 +3,7 @@
 
     tests/bench/run_net_bench.py [BUILD_DIR] [--duration 5] [--repeat 1]
                                  [--servers wslab,beast,poco] [--scenarios a,b,c,d,e]
+                                 (also: --servers wslab,wslab-traced for the cost of tracing)
 
 Builds nothing: BUILD_DIR (default build/release) must hold a release build
 with src/app/wslab and tests/bench/{loadgen,beast_echo,poco_echo}. Each
@@ -211,6 +212,11 @@ def main() -> int:
     servers = {
         "wslab": Server("wslab", [wslab, "serve", "--port", "0", "--log-level", "warning", "--ping-interval", "0",
                                   "--max-connections", str(IDLE_CONNECTIONS * 2)]),
+        # The same server with the trace on (every frame a JSON event, written
+        # by the trace thread): what tracing costs when someone is watching.
+        "wslab-traced": Server("wslab-traced", [wslab, "serve", "--port", "0", "--log-level", "warning",
+                                                "--ping-interval", "0", "--max-connections", str(IDLE_CONNECTIONS * 2),
+                                                "--trace-file", "/dev/null"]),
         "beast": Server("beast", [os.path.join(bench, "beast_echo"), "--port", "0"]),
         "poco": Server("poco", [os.path.join(bench, "poco_echo"), "--port", "0"]),
     }
