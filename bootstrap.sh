@@ -2,7 +2,11 @@
 # bootstrap.sh: install what wslab needs on Debian 12, build it, run it.
 #
 #   ./bootstrap.sh start      install, build (release) and start the main job:
-#                             the server (wslab serve) on http://127.0.0.1:8080/
+#                             the server (wslab serve) on http://127.0.0.1:8080/,
+#                             the scripted tour of every chapter (wslab tour) and
+#                             the visualiser (wslab-viz) on its trace; without a
+#                             display, the frames as ASCII bit diagrams instead
+#   ./bootstrap.sh serve      the same build, the server alone
 #   ./bootstrap.sh test       install, build (debug) and run every test
 #   ./bootstrap.sh demo       the chapter demo in the terminal
 #   ./bootstrap.sh test-asan  the same tests under AddressSanitizer + UBSan
@@ -53,9 +57,70 @@ run_tests() {  # run_tests PRESET
   ctest --preset "$1" -j "$(nproc)"
 }
 
+# The main job: `wslab serve` (its arguments: ./bootstrap.sh start --port
+# 9000), then a viewer on its trace stream, /trace/ws, in the foreground:
+# wslab-viz, or without a display `wslab watch` (ASCII bit diagrams), and
+# `wslab tour` in the background, narrating each step. Ctrl-C, or closing
+# the visualiser, stops all three.
+main_job() {
+  local bin=build/release/src/app/wslab viz=build/release/visualiser/wslab-viz
+  local log=build/release/wslab-serve.log
+  pids=()  # global: the EXIT trap runs after this function has returned
+  stop_all() {
+    trap - EXIT INT TERM
+    [ ${#pids[@]} -eq 0 ] && return 0
+    kill "${pids[@]}" 2>/dev/null || true  # SIGTERM: the server closes every connection with 1001
+    wait "${pids[@]}" 2>/dev/null || true
+  }
+  trap stop_all EXIT
+  trap 'exit 0' INT TERM
+
+  "$bin" serve "$@" >"$log" 2>&1 &
+  pids+=($!)
+  local url="" i
+  for i in $(seq 100); do  # up to 10 s for "wslab: listening on ws://HOST:PORT ..."
+    url=$(sed -n 's/^wslab: listening on \(wss\{0,1\}:\/\/[^ ]*\).*/\1/p' "$log")
+    [ -n "$url" ] && break
+    kill -0 "${pids[0]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$url" ]; then
+    say "wslab serve did not start:"
+    cat "$log" >&2
+    exit 1
+  fi
+  say "$(head -n 1 "$log")"
+  say "server log: $log"
+
+  # The tour starts a second later, so the viewer sees it from the start.
+  (sleep 1; exec "$bin" tour --url "$url") &
+  pids+=($!)
+
+  # The viewer runs in the background too, and the script waits for it: a
+  # trapped signal interrupts `wait` at once (a foreground command would
+  # hold the trap back until it ended).
+  if [ -z "${DISPLAY:-}" ]; then
+    say "no display: showing the frames as ASCII bit diagrams; run with a display, or \`xvfb-run\`, for wslab-viz"
+    "$bin" watch --url "$url/trace/ws" &
+  elif [ ! -x "$viz" ]; then
+    say "wslab-viz was not built (it needs libimgui-dev, libglfw3-dev, libstb-dev): showing the frames as ASCII bit diagrams"
+    "$bin" watch --url "$url/trace/ws" &
+  else
+    say "wslab-viz attached to $url/trace/ws; close its window or press Ctrl-C to stop"
+    "$viz" --url "$url/trace/ws" &
+  fi
+  pids+=($!)
+  wait "${pids[-1]}" || true
+}
+
 case "${1:-}" in
   deps) install_deps ;;
   start)
+    install_deps
+    build release
+    main_job "${@:2}"
+    ;;
+  serve)
     install_deps
     build release
     exec build/release/src/app/wslab serve "${@:2}"
@@ -74,7 +139,7 @@ case "${1:-}" in
     /usr/bin/python3 tests/bench/run_net_bench.py build/release
     ;;
   *)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

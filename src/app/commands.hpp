@@ -41,5 +41,9 @@ int run_handshake(const Args& args, const Options& options);
 int run_serve(const Args& args, const Options& options);
 int run_connect(const Args& args, const Options& options);
 int run_send(const Args& args, const Options& options);
+// The main job's two halves: the scripted demo client (tour.cpp) and the
+// trace stream as ASCII bit diagrams (commands_watch.cpp, watch.hpp).
+int run_tour(const Args& args, const Options& options);
+int run_watch(const Args& args, const Options& options);
 
 }  // namespace wslab::app

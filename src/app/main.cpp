@@ -26,6 +26,8 @@ commands:
   frame encode --text T ...   build a frame (see `wslab help frame`)
   handshake accept KEY        compute Sec-WebSocket-Accept step by step
   demo [--step]               walk through every chapter in the terminal
+  tour [--url URL] [--once]   a scripted client walks a live server through every chapter
+  watch [--url URL]           a server's trace stream as ASCII bit diagrams
   help [COMMAND]              this text, or one command's options
 
 exit status: 0 success; 2 usage error; 3 invalid input (the message names the
@@ -86,6 +88,29 @@ send: sends MESSAGE, prints the first reply, closes with 1000.
                             docs/trace-format.md; replay with wslab-viz --replay)
 )";
 
+constexpr const char* kTourHelp = R"(usage: wslab tour [--url ws://127.0.0.1:8080] [--pause 1.5s] [--once]
+       wslab watch [--url ws://127.0.0.1:8080/trace/ws] [--count N]
+
+tour: a scripted client walks a live `wslab serve` through every chapter,
+one narrated line per step: the handshake, a text message, the same text in
+3 fragments, a masked binary message, ping and pong, a broken frame on a
+second connection (the server's close code shown), the close handshake.
+Round after round until Ctrl-C (on a terminal, Enter skips a pause and
+Ctrl-D stops); a server that is not there is retried every second.
+  --url URL                 the server (its /ws echo is used)  (ws://127.0.0.1:8080)
+  --pause DUR               between steps                       (1.5s)
+  --once                    one round, then exit (4: no server within --timeout)
+  --timeout DUR             connect / answer timeout            (5s)
+
+watch: subscribes to the server's trace stream and prints every frame as
+RFC 6455 §5.2's bit diagram, every handshake and readyState change as one
+line; reconnects when the server goes away. What wslab-viz shows, without
+a display.
+  --url URL                 the trace stream          (ws://127.0.0.1:8080/trace/ws)
+  --count N                 exit after N frames
+  --timeout DUR             connect timeout            (5s)
+)";
+
 constexpr const char* kFrameHelp = R"(usage: wslab frame decode HEX...
        wslab frame encode (--text TEXT | --binary HEX) [options]
 
@@ -129,6 +154,8 @@ class Wslab : public Poco::Util::Application {
         {"close-code", "N", false},        {"step", nullptr, false},
         {"trace-file", "FILE", false},     {"no-trace", nullptr, false},
         {"trace-preview", "N", false},     {"trace-viewer-buffer", "SIZE", false},
+        {"url", "URL", false},             {"pause", "DUR", false},
+        {"once", nullptr, false},          {"count", "N", false},
     };
     for (const auto& d : defs) {
       Poco::Util::Option o(d.name, "");
@@ -163,6 +190,7 @@ class Wslab : public Poco::Util::Application {
     if (topic == "serve") std::cout << kServeHelp;
     else if (topic == "connect" || topic == "send") std::cout << kClientHelp;
     else if (topic == "frame") std::cout << kFrameHelp;
+    else if (topic == "tour" || topic == "watch") std::cout << kTourHelp;
     else std::cout << kUsage;
     return kExitOk;
   }
@@ -185,6 +213,8 @@ class Wslab : public Poco::Util::Application {
     if (command == "serve") return run_serve(args, options);
     if (command == "connect") return run_connect(args, options);
     if (command == "send") return run_send(args, options);
+    if (command == "tour") return run_tour(args, options);
+    if (command == "watch") return run_watch(args, options);
     throw UsageError("unknown command '" + command + "'");
   }
 };

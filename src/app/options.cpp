@@ -39,13 +39,25 @@ std::uint64_t parse_size(std::string_view option, std::string_view text) {
 }
 
 std::chrono::milliseconds parse_duration(std::string_view option, std::string_view text) {
-  constexpr std::string_view expected = "a duration such as 250ms, 10s or 2m";
-  const auto [value, unit] = number_and_unit(option, text, expected);
-  std::uint64_t ms;
-  if (unit == "ms") ms = value;
-  else if (unit.empty() || unit == "s") ms = scaled(option, text, value, 1000, expected);
-  else if (unit == "m" || unit == "min") ms = scaled(option, text, value, 60'000, expected);
+  constexpr std::string_view expected = "a duration such as 250ms, 1.5s, 10s or 2m";
+  auto [value, unit] = number_and_unit(option, text, expected);
+  // A decimal fraction, "1.5s": kept to a microsecond, then whole milliseconds.
+  std::uint64_t fraction = 0, fraction_scale = 1;
+  if (!unit.empty() && unit.front() == '.') {
+    unit.remove_prefix(1);
+    if (unit.empty() || unit.front() < '0' || unit.front() > '9') bad(option, text, expected);
+    for (; !unit.empty() && unit.front() >= '0' && unit.front() <= '9'; unit.remove_prefix(1)) {
+      if (fraction_scale >= 1'000'000) continue;
+      fraction = fraction * 10 + static_cast<std::uint64_t>(unit.front() - '0');
+      fraction_scale *= 10;
+    }
+  }
+  std::uint64_t factor;
+  if (unit == "ms") factor = 1;
+  else if (unit.empty() || unit == "s") factor = 1000;
+  else if (unit == "m" || unit == "min") factor = 60'000;
   else bad(option, text, expected);
+  const std::uint64_t ms = scaled(option, text, value, factor, expected) + fraction * factor / fraction_scale;
   if (ms > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) bad(option, text, expected);
   return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
 }

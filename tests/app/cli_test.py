@@ -126,7 +126,48 @@ try:
                        timeout=20)
     check("connect: end of input closes cleanly", p.returncode == 0 and "closed with 1000" in p.stdout,
           f"exit {p.returncode}: {p.stdout}{p.stderr}")
+
+    # The main job's halves: the scripted tour and the ASCII trace watcher.
+    watch = subprocess.Popen([WSLAB, "watch", "--url", base + "/trace/ws", "--count", "12"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = watch.stdout.readline()
+    check("watch: connects to /trace/ws and says so", first.startswith("watch: connected to " + base + "/trace/ws"),
+          first + (watch.stderr.read() if watch.poll() is not None else ""))
+    code, out, err = run("tour", "--url", base, "--pause", "0.05s", "--once", timeout=60)
+    check("tour --once: one round through every chapter, exit 0", code == 0 and all(s in out for s in [
+        "chapter 1, URI: " + base + "/ws", "chapter 2, handshake: GET /ws HTTP/1.1", "CONNECTING → OPEN",
+        "chapter 3, framing: a text message in 3 fragments: 'Hel' 'lo, ' 'WebSocket'",
+        "echoed as one message 'Hello, WebSocket'", "chapter 4, masking: a binary message de ad be ef 00 01",
+        "chapter 5, heartbeat: ping 'are you there?' → pong 'are you there?'",
+        "RSV1 set", "the server fails that connection: close 1002", "then closed TCP",
+        "chapter 6, close: close 1000 'tour done' → the server answered close 1000", "OPEN → CLOSING → CLOSED, clean"]),
+        f"exit {code}: {out}{err}")
+    lines = [l for l in out.splitlines() if l.startswith("chapter") or l.startswith("the rules")]
+    check("tour: one line per step, in the chapters' order", [l.split(":")[0] for l in lines] == [
+        "chapter 1, URI", "chapter 2, handshake", "chapter 3, framing", "chapter 3, framing", "chapter 4, masking",
+        "chapter 5, heartbeat", "the rules", "chapter 6, close"], out)
+    try:
+        wout, werr = watch.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        watch.kill()
+        wout, werr = watch.communicate()
+    check("watch --count 12: the tour's frames as bit diagrams, transitions as lines, exit 0", watch.returncode == 0
+          and "0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1" in wout
+          and "|F|R|R|R|opcode |M| Payload len |" in wout and ": CONNECTING → OPEN (handshake accepted" in wout
+          and "received text frame, 16 bytes, masked" in wout and '"Hello, WebSocket"' in wout,
+          f"exit {watch.returncode}: {wout[-2000:]}{werr}")
 finally:
     stop_server(server)
+
+# The tour without a server: it says so and retries; --once gives up after --timeout with 4.
+code, out, err = run("tour", "--url", f"ws://127.0.0.1:{port}", "--once", "--timeout", "2s")
+check("tour --once with no server: retries, then exit 4 naming the address", code == 4
+      and "retrying every second" in out and f"cannot connect to ws://127.0.0.1:{port}/ws" in err, f"exit {code}: {out}{err}")
+for args, needle in [(("tour", "extra"), "usage: wslab tour"), (("tour", "--pause", "soon"), '--pause: "soon" is not a duration'),
+                     (("watch", "--count", "0"), "--count"), (("tour", "--count", "3"), "--count does not apply")]:
+    code, out, err = run(*args)
+    check(f"usage error {' '.join(args)} -> 2", code == 2 and needle in err and one_line_error(err), f"exit {code}: {err}")
+code, out, err = run("tour", "--url", "http://127.0.0.1:8080")
+check("tour with a non-ws URL -> 3 naming the rule", code == 3 and "RFC 6455 §3" in err, f"exit {code}: {err}")
 
 sys.exit(summary())

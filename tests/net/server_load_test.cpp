@@ -310,7 +310,7 @@ TEST_CASE("chat: members that vanish while a broadcast is under way are dropped,
   CHECK(s.stats().closed_by_code.at(1006) == 20);
 }
 
-TEST_CASE("trace: /trace/ws is accepted and kept open, sends nothing by itself, and carries send_trace()", "[net][server]") {
+TEST_CASE("trace: /trace/ws is accepted and kept open, starts with a hello, and carries send_trace()", "[net][server]") {
   std::atomic<std::uint64_t> trace_client{0};
   auto options = test_options();
   options.on_trace_open = [&](std::uint64_t client) { trace_client = client; };
@@ -318,6 +318,11 @@ TEST_CASE("trace: /trace/ws is accepted and kept open, sends nothing by itself, 
   WsClient t(s.port(), {.path = "/trace/ws"});
   REQUIRE(t.open());
   REQUIRE(eventually([&] { return trace_client.load() != 0; }));
+  // The trace stream's first event (docs/trace-format.md), then nothing
+  // while no other connection exists.
+  auto hello = t.next_message();
+  REQUIRE(hello);
+  CHECK(hello->data.starts_with(R"({"type":"hello","v":1,)"));
   CHECK_FALSE(t.next_message(200ms));
 
   s.server().send_trace(R"({"event":"hello"})");
