@@ -28,6 +28,7 @@ struct ReplayControls {  // the Replay panel's state (replay mode only)
   std::size_t total = 0;
   bool step_forward = false, step_back = false;  // requests, consumed by main
   std::optional<std::size_t> seek{};             // request: go to this position
+  const std::vector<trace::Event>* events = nullptr;  // the file's events (the panel's timeline)
 };
 
 struct AppState {
