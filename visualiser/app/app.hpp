@@ -54,7 +54,14 @@ struct AppState {
   // The Composer's raw connection (live mode): a ws:// URL to a server's /ws
   // and a function that sends bytes as they are on it, answering a status line.
   std::string composer_url{};
+  // send_raw queues the bytes and answers at once ("sending 6 bytes...");
+  // composer_result is what the latest send came to, updated every frame.
   std::function<std::string(const std::vector<std::uint8_t>& bytes)> send_raw{};
+  std::string composer_result{};
+  // Scripting the Composer (wslab-viz --compose NAME --send; tests, docs):
+  // a preset to load and a request to send it once. The panel consumes both.
+  std::string composer_preset_request{};
+  bool composer_send_request = false;
 
   const trace::Frame* selected_frame() const {
     return selected_seq ? store.frame(*selected_seq) : nullptr;

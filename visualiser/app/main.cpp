@@ -16,6 +16,7 @@
 
 #include <wslab/net/raw_client.hpp>
 #include <wslab/uri.hpp>
+#include <wslab/viz/composer.hpp>
 
 #if __has_include("watch.hpp") && defined(WSLAB_VIZ_HAVE_WATCH)
 #include "watch.hpp"
@@ -36,6 +37,8 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <condition_variable>
+#include <deque>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -78,6 +81,9 @@ transitions, messages, and each frame's bits as RFC 6455 §5.2 draws them.
                      event up to the selected frame); needs a display, e.g. xvfb-run
   --wait SECONDS     with --screenshot and a live source: collect events this
                      long first (default 1)
+  --compose NAME     load this Composer preset (e.g. "RSV1 set"; a wrong name lists them)
+  --send             send the Composer's frame once at start (live); with
+                     --screenshot the result is printed ("composer: ...")
   --size WxH         the window size (default 1280x800)
   --help             this text
 
@@ -95,6 +101,8 @@ struct Options {
   std::optional<std::string> screenshot{};
   int width = 1280, height = 800;
   double wait = 1.0;  // --screenshot, live: seconds of events before the picture
+  std::optional<std::string> compose{};
+  bool send = false;
 };
 
 struct UsageError {
@@ -120,6 +128,10 @@ std::variant<Options, UsageError, std::monostate /* --help */> parse_options(int
       arg.resize(eq);
     }
     if (arg == "--help" || arg == "-h") return std::monostate{};
+    if (arg == "--send" && !inline_value) {
+      o.send = true;
+      continue;
+    }
     auto value = [&]() -> std::optional<std::string> {
       if (inline_value) return inline_value;
       if (i + 1 < argc) return std::string(argv[++i]);
@@ -127,7 +139,7 @@ std::variant<Options, UsageError, std::monostate /* --help */> parse_options(int
     };
     static constexpr std::string_view kWithValue[] = {"--url",   "--replay", "--frames",      "--select",
                                                       "--panel", "--size",   "--screenshot", "--composer-url",
-                                                      "--wait"};
+                                                      "--wait",  "--compose"};
     if (std::find(std::begin(kWithValue), std::end(kWithValue), arg) == std::end(kWithValue)) {
       return UsageError{"unknown option " + std::string(argv[i])};
     }
@@ -162,6 +174,14 @@ std::variant<Options, UsageError, std::monostate /* --help */> parse_options(int
       o.height = *h;
     } else if (arg == "--screenshot") {
       o.screenshot = *v;
+    } else if (arg == "--compose") {
+      const auto all = presets();
+      if (std::none_of(all.begin(), all.end(), [&](const Preset& p) { return p.name == *v; })) {
+        std::string names;
+        for (const auto& p : all) names += "\n  " + p.name;
+        return UsageError{"--compose: no preset named \"" + *v + "\"; the presets are:" + names};
+      }
+      o.compose = *v;
     } else if (arg == "--composer-url") {
       o.composer_url = *v;
     } else if (arg == "--wait") {
@@ -179,13 +199,57 @@ std::variant<Options, UsageError, std::monostate /* --help */> parse_options(int
 // --- The Composer's raw connection (live mode) ------------------------------
 
 // One RawClient kept open between sends (a fragmented message needs one
-// connection), opened again when the server has closed it. Sending waits
-// for the server's first reaction (an echo, a Close) for a moment.
+// connection), opened again when the server has closed it. Sends run on a
+// thread of their own, in order: connecting and waiting for the server's
+// first reaction (an echo, a Close) can take a moment, and the window must
+// not freeze meanwhile. latest() is what the last send came to.
 class ComposerLink {
  public:
-  explicit ComposerLink(std::string url) : url_(std::move(url)) {}
+  explicit ComposerLink(std::string url) : url_(std::move(url)), worker_([this] { run(); }) {}
+  ~ComposerLink() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    worker_.join();  // a send in progress ends within its timeouts (about 4 s at most)
+  }
 
+  // Queues the bytes; answers at once.
   std::string send(const std::vector<std::uint8_t>& bytes) {
+    std::lock_guard lock(mutex_);
+    if (jobs_.size() >= kMaxQueued) return latest_ = "busy: " + std::to_string(jobs_.size()) + " sends still waiting";
+    jobs_.push_back(bytes);
+    latest_ = "sending " + std::to_string(bytes.size()) + " bytes...";
+    wake_.notify_one();
+    return latest_;
+  }
+
+  std::string latest() const {
+    std::lock_guard lock(mutex_);
+    return latest_;
+  }
+
+ private:
+  static constexpr std::size_t kMaxQueued = 16;
+
+  void run() {
+    for (;;) {
+      std::vector<std::uint8_t> bytes;
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+        if (stopping_) return;
+        bytes = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      std::string result = send_now(bytes);
+      std::lock_guard lock(mutex_);
+      latest_ = std::move(result);
+    }
+  }
+
+  std::string send_now(const std::vector<std::uint8_t>& bytes) {
     using namespace std::chrono_literals;
     std::string opened;
     if (!client_ || client_->closed()) {
@@ -225,9 +289,14 @@ class ComposerLink {
     return out;
   }
 
- private:
-  std::string url_;
-  std::unique_ptr<net::RawClient> client_;
+  const std::string url_;
+  std::unique_ptr<net::RawClient> client_;  // the worker's only
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::vector<std::uint8_t>> jobs_;
+  std::string latest_;
+  bool stopping_ = false;
+  std::thread worker_;  // last: starts once everything above exists
 };
 
 // "ws://host:port/trace/ws" -> "ws://host:port/ws": the server's echo.
@@ -517,7 +586,12 @@ int main(int argc, char** argv) {
     std::cerr << "wslab-viz: " << e->message << "\n(wslab-viz --help lists the options)\n";
     return kExitUsage;
   }
-  const Options o = std::get<Options>(parsed);
+  Options o = std::get<Options>(parsed);
+  if (o.send && o.replay) {
+    std::cerr << "wslab-viz: --send needs a live server (--url), not --replay\n";
+    return kExitUsage;
+  }
+  if ((o.send || o.compose) && !o.panel) o.panel = Panel::composer;  // the panel that sends must be drawn
   const bool headless = o.screenshot.has_value();
 
   // The source first: a bad file or URL is reported before any window opens.
@@ -601,7 +675,9 @@ int main(int argc, char** argv) {
     live->start();
     composer = std::make_unique<ComposerLink>(app.composer_url);
     app.send_raw = [&composer](const std::vector<std::uint8_t>& bytes) { return composer->send(bytes); };
+    app.composer_send_request = o.send;
   }
+  if (o.compose) app.composer_preset_request = *o.compose;
   // --select: the frame to select once it is there (live: when it arrives).
   // (Two plain values: GCC 12 -O2 warns falsely about an optional here.)
   bool select_pending = o.select.has_value();
@@ -635,6 +711,7 @@ int main(int argc, char** argv) {
       for (const auto& e : incoming) app.store.add(e);
       rate_events += incoming.size();
       app.source_status = live->status();
+      if (composer) app.composer_result = composer->latest();
       ui.why_disconnected = live->why_disconnected();
       ui.viewer_dropped = live->dropped();
       ui.parse_errors = live->parse_errors();
@@ -691,6 +768,14 @@ int main(int argc, char** argv) {
           status = kExitInput;
         } else {
           std::cout << "screenshot: " << *o.screenshot << " " << fb_w << "x" << fb_h << "\n";
+          if (composer) std::cout << "composer: " << composer->latest() << "\n";
+          // For tests and benchmarks: what the window had when it was drawn.
+          std::cout << "status: " << app.source_status << "\n";
+          std::cout << "stats: events=" << app.store.events_seen() << " frames_kept=" << app.store.frames().size()
+                    << " evicted=" << app.store.evicted_frames() << " source_dropped=" << app.store.source_dropped()
+                    << " viewer_dropped=" << ui.viewer_dropped << " parse_errors=" << ui.parse_errors
+                    << " seconds=" << std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()
+                    << "\n";
           if (app.diagram_origin) {
             // Window coordinates -> framebuffer pixels (the same unless HiDPI).
             const float sx = static_cast<float>(fb_w) / io.DisplaySize.x;

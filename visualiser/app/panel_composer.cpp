@@ -174,11 +174,15 @@ void send_row(AppState& app, ComposerState& st, const std::vector<std::uint8_t>*
     return;
   }
   ImGui::BeginDisabled(bytes == nullptr);
-  if (ImGui::Button("Send")) st.status = app.send_raw(*bytes);
+  if (ImGui::Button("Send") || (app.composer_send_request && bytes)) {
+    st.status = app.send_raw(*bytes);
+    app.composer_send_request = false;
+  }
   ImGui::EndDisabled();
   ImGui::SameLine();
   ImGui::TextColored(style::kDim, "on a raw client connection to %s", app.composer_url.c_str());
-  if (!st.status.empty()) ImGui::TextWrapped("%s", st.status.c_str());
+  const std::string& result = app.composer_result.empty() ? st.status : app.composer_result;
+  if (!result.empty()) ImGui::TextWrapped("%s", result.c_str());
 }
 
 }  // namespace
@@ -192,6 +196,15 @@ void draw_composer_panel(AppState& app) {
   if (!st.loaded) {
     load(st, all.at(0));
     st.loaded = true;
+  }
+  if (!app.composer_preset_request.empty()) {
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      if (all[i].name == app.composer_preset_request) {
+        st.preset = static_cast<int>(i);
+        load(st, all[i]);
+      }
+    }
+    app.composer_preset_request.clear();
   }
   st.hover.begin();
 
