@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <random>
 #include <thread>
 
 using namespace wslab;
@@ -244,4 +245,55 @@ TEST_CASE("a JSONL writer that cannot keep up drops events, counts them and says
 
 TEST_CASE("a trace file that cannot be written is an error naming it", "[trace]") {
   CHECK_THROWS_WITH(JsonlWriter("/nonexistent-dir/t.jsonl"), Catch::Contains("/nonexistent-dir/t.jsonl"));
+}
+
+TEST_CASE("the fast JSON writer says what the POCO reference says, for every event kind", "[trace]") {
+  // Random events with awkward text: quotes, backslashes, control
+  // characters, non-ASCII, invalid UTF-8 (written as U+FFFD by both).
+  std::mt19937 rng(6455);
+  const std::vector<std::string> texts = {"", "plain", "quote \" backslash \\ slash /", "tab\tnewline\ncr\r",
+                                          std::string("nul \0 bell \x07 del \x7f", 20), "héllo 世界 🎉",
+                                          "bad \xff\xfe utf-8", "\xed\xa0\x80 surrogate"};
+  auto text = [&] { return texts[rng() % texts.size()]; };
+  auto bytes = [&](std::size_t n) {
+    Bytes b(n);
+    for (auto& x : b) x = static_cast<std::uint8_t>(rng());
+    return b;
+  };
+  for (int i = 0; i < 500; ++i) {
+    std::vector<Event> events = {
+        Hello{.source = text(), .started_at = text(), .preview_bytes = rng()},
+        ConnectionOpen{.conn = rng(), .time = static_cast<Micros>(rng()) - 1000, .role = Role::client,
+                       .peer = text(), .resource = text()},
+        Handshake{.conn = 1, .time = 2, .direction = Direction::sent, .request = (rng() & 1) != 0,
+                  .start_line = text(), .headers = {{text(), text()}, {text(), text()}},
+                  .accept = (rng() & 1) ? std::optional<Accept>(Accept{text(), text(), text(), text()}) : std::nullopt},
+        Transition{.conn = rng(), .time = static_cast<Micros>(rng()), .from = ReadyState::CLOSING, .to = ReadyState::CLOSED, .cause = text()},
+        ConnectionClose{.conn = 3, .time = 4, .code = static_cast<std::uint16_t>(rng()), .reason = text(),
+                        .was_clean = (rng() & 1) != 0},
+        Dropped{.time = static_cast<Micros>(rng()), .count = rng(), .total = std::uint64_t{rng()} << 32},
+    };
+    Frame f = sample_frame();
+    f.opcode = static_cast<std::uint8_t>(rng() % 16);
+    f.payload_length = std::uint64_t{rng()} << (rng() % 32);
+    f.raw_header = bytes(rng() % 15);
+    f.preview = bytes(rng() % 70);
+    f.preview_masked = bytes(f.preview.size());
+    if (rng() & 1) f.masking_key.reset();
+    if (rng() & 1) f.error.reset();
+    else f.error->message = text();
+    if (rng() & 1) {
+      f.close_code = static_cast<std::uint16_t>(rng());
+      f.close_reason = text();
+    }
+    events.push_back(f);
+    for (const auto& e : events) {
+      const std::string fast = to_json(e), reference = to_json_reference(e);
+      INFO(fast << "\n" << reference);
+      auto a = from_json(fast), b = from_json(reference);
+      if (auto* err = std::get_if<ParseError>(&a)) FAIL("fast: " << err->message);
+      if (auto* err = std::get_if<ParseError>(&b)) FAIL("reference: " << err->message);
+      CHECK(std::get<Event>(a) == std::get<Event>(b));
+    }
+  }
 }

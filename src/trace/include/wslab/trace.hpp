@@ -153,8 +153,11 @@ using Event = std::variant<Hello, ConnectionOpen, Handshake, Frame, Transition, 
 // the "type" field of the JSON object.
 std::string_view type_name(const Event& event);
 
-// One JSON object, no newline (POCO JSON).
+// One JSON object, no newline. to_json is the fast path a traced server
+// runs for every frame; to_json_reference builds the same object with POCO
+// JSON, the readable reference the tests compare it with.
 std::string to_json(const Event& event);
+std::string to_json_reference(const Event& event);
 // Parses one line. A malformed line, an unknown "type" or a hello with an
 // unknown version is an error that says which field and why.
 struct ParseError {
