@@ -93,9 +93,12 @@ FrameParser::Step FrameParser::read_header(std::span<std::uint8_t>& input) {
     header_.length_form = len7 == 126   ? LengthForm::len16
                           : len7 == 127 ? LengthForm::len64
                                         : LengthForm::len7;
+    // In the 7-bit form the whole length is already here: record it before
+    // judging the first octets, so a frame rejected for its RSV bits or
+    // opcode still reports the length it declared.
+    if (header_.length_form == LengthForm::len7) header_.payload_length = len7;
     if (auto v = check_first_octets()) return fail(std::move(*v));
     if (header_.length_form == LengthForm::len7) {
-      header_.payload_length = len7;  // the whole length is already here
       if (auto v = check_length()) return fail(std::move(*v));
     }
   }

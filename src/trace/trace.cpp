@@ -123,7 +123,8 @@ Frame make_frame(std::uint64_t conn, Micros time, std::uint64_t seq, const conne
   f.mask = h.mask;
   f.payload_length = h.payload_length;
   f.length_form = std::string(framing::length_form_name(h.length_form));
-  if (h.mask) f.masking_key = h.masking_key;
+  // A frame rejected before its key arrived has MASK set and no key yet.
+  if (h.mask && record.raw_header.size() >= h.header_size()) f.masking_key = h.masking_key;
   f.raw_header.assign(record.raw_header.begin(), record.raw_header.end());
   f.preview.assign(record.payload_preview.begin(), record.payload_preview.end());
   f.preview_masked = f.preview;
