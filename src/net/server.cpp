@@ -222,6 +222,7 @@ class Session final : public EventLoop::Handler {
   void chat_deliver(Event::Type type, const std::string& data);
   void trace_deliver(const std::string& text);
   void trace_flush();
+  void catch_up();  // tick the Connection to now before acting on it from outside
 
   // Tracing turned on (a viewer arrived, or the file): observe this session
   // from now on; or off: stop. /trace/ws sessions are never traced.
@@ -282,6 +283,8 @@ class Session final : public EventLoop::Handler {
   EventLoop::TimerId timer_ = 0;
   TimePoint timer_at_ = TimePoint::max();
 
+  std::string peer() const;                       // "127.0.0.1:53412"
+  trace::ConnectionOpen open_event() const;
   void trace_open();                              // the "open" event and the Recorder
   void trace_rejected(const Violation& why, const std::string& response);
   trace::Micros trace_now() const { return server_.trace_clock.since_start(now()); }
@@ -488,13 +491,7 @@ void Session::on_open() {
   ++server_.websocket_connections;
   ++server_.total_upgraded;
   if (server_.log.information()) {
-    std::string peer;
-    try {
-      peer = transport_.socket().peerAddress().toString();
-    } catch (const Poco::Exception&) {
-      peer = "?";
-    }
-    server_.log.information(name() + " open " + std::string(to_string(resource_)) + " from " + peer +
+    server_.log.information(name() + " open " + std::string(to_string(resource_)) + " from " + peer() +
                             (transport_.secure() ? " (TLS)" : ""));
   }
   if (resource_ == Resource::chat) server_.chat.push_back(this);
@@ -518,8 +515,19 @@ void Session::on_close(const Event& e) {
                             (e.reason.empty() ? "" : ": " + e.reason));
 }
 
+// The Connection knows the time only from what it is given. A session acted
+// on from outside its own reads and timers (a broadcast, a shutdown) may
+// have been idle for long: tick() first, so that what it sends is stamped
+// now and a close timeout starts now, not at the last read.
+void Session::catch_up() {
+  ws_->tick(now());
+  process_events();
+}
+
 void Session::chat_deliver(Event::Type type, const std::string& data) {
   if (phase_ != Phase::websocket || ws_->ready_state() != ReadyState::OPEN) return;
+  catch_up();
+  if (phase_ != Phase::websocket || ws_->ready_state() != ReadyState::OPEN) return after_activity();
   if (buffered() > server_.options.output_high_water) {
     // A reader this slow would make everyone's broadcasts pile up here.
     ws_->close(close::policy_violation, "too slow: output above the high-water mark");
@@ -559,16 +567,22 @@ void Session::trace_flush() {
   after_activity();
 }
 
+std::string Session::peer() const {
+  try {
+    return transport_.socket().peerAddress().toString();
+  } catch (const Poco::Exception&) {
+    return "?";  // the socket is already gone
+  }
+}
+
+trace::ConnectionOpen Session::open_event() const {
+  return trace::ConnectionOpen{.conn = id_, .time = server_.trace_clock.since_start(accepted_at_),
+                               .role = Role::server, .peer = peer(), .resource = trace_resource_};
+}
+
 void Session::trace_open() {
   if (recorder_) return;
-  std::string peer;
-  try {
-    peer = transport_.socket().peerAddress().toString();
-  } catch (const Poco::Exception&) {
-    peer = "?";
-  }
-  server_.trace_emit(trace::ConnectionOpen{.conn = id_, .time = server_.trace_clock.since_start(accepted_at_),
-                                           .role = Role::server, .peer = peer, .resource = trace_resource_});
+  server_.trace_emit(open_event());
   recorder_ = std::make_unique<trace::Recorder>(server_.trace_sink, server_.trace_clock, id_);
   recorder_->set_buffered_amount([this] { return buffered(); });
 }
@@ -610,14 +624,7 @@ void Session::trace_detach() {
 
 void Session::trace_describe(std::vector<trace::Event>& out) const {
   if (!recorder_ || !ws_) return;
-  std::string peer;
-  try {
-    peer = transport_.socket().peerAddress().toString();
-  } catch (const Poco::Exception&) {
-    peer = "?";
-  }
-  out.push_back(trace::ConnectionOpen{.conn = id_, .time = server_.trace_clock.since_start(accepted_at_),
-                                      .role = Role::server, .peer = peer, .resource = trace_resource_});
+  out.push_back(open_event());
   const auto state = ws_->ready_state();
   if (state != ReadyState::CONNECTING)
     out.push_back(trace::Transition{.conn = id_, .time = trace_now(), .from = ReadyState::CONNECTING, .to = state,
@@ -630,7 +637,11 @@ void Session::go_away() {
     case Phase::front_door:
       return close_now();
     case Phase::websocket:
-      if (ws_->ready_state() == ReadyState::OPEN) ws_->close(close::going_away, "server shutting down");
+      if (ws_->ready_state() == ReadyState::OPEN) {
+        catch_up();
+        if (phase_ != Phase::websocket) return;
+        if (ws_->ready_state() == ReadyState::OPEN) ws_->close(close::going_away, "server shutting down");
+      }
       return after_activity();
     case Phase::responding:
     case Phase::draining:

@@ -77,6 +77,27 @@ TEST_CASE("close: stop() sends 1001 to every client, completes the close handsha
   CHECK_THROWS(RawClient(s.port()));
 }
 
+TEST_CASE("close: stop() after a long idle still waits close_timeout for the answer, counted from now",
+          "[net][server]") {
+  // A Connection knows the time only from what it is given; one idle for
+  // longer than close_timeout must not take its Close as already timed out
+  // (the server gave up at once and reported 1006 before the fix).
+  auto options = test_options();
+  options.close_timeout = 1s;
+  RunningServer s(options);
+  WsClient c(s.port());
+  REQUIRE(c.open());
+  std::this_thread::sleep_for(1500ms);  // idle: no reads, no timers
+  s.server().stop();
+  auto e = c.wait_close();
+  REQUIRE(e);
+  CHECK(e->code == 1001);
+  CHECK(e->was_clean);
+  REQUIRE(eventually([&] { return s.finished(); }));
+  CHECK(closed(s.stats(), 1001) == 1);
+  CHECK(closed(s.stats(), 1006) == 0);
+}
+
 TEST_CASE("close: stop() before run(): run() returns at once, having accepted nothing", "[net][server]") {
   net::Server server(test_options());
   server.stop();

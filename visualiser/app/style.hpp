@@ -4,6 +4,8 @@
 
 #include <wslab/trace.hpp>
 
+#include <wslab/framing.hpp>
+
 #include <imgui.h>
 
 #include <cstdint>
@@ -44,17 +46,9 @@ inline std::string seconds(trace::Micros t) {
   return buf;
 }
 
-// RFC 6455 §5.2's opcode names (§11.8's registry).
-inline const char* opcode_name(std::uint8_t opcode) {
-  switch (opcode) {
-    case 0x0: return "continuation";
-    case 0x1: return "text";
-    case 0x2: return "binary";
-    case 0x8: return "close";
-    case 0x9: return "ping";
-    case 0xA: return "pong";
-    default: return opcode < 0x8 ? "reserved (data)" : "reserved (control)";
-  }
-}
+// RFC 6455 §5.2's opcode names, from the framing chapter, as a C string for
+// ImGui's printf-style calls (the names are string literals, so their
+// data() is NUL-terminated).
+inline const char* opcode_name(std::uint8_t opcode) { return framing::opcode_name(opcode).data(); }
 
 }  // namespace wslab::viz::style
