@@ -518,16 +518,16 @@ void Session::on_close(const Event& e) {
 // The Connection knows the time only from what it is given. A session acted
 // on from outside its own reads and timers (a broadcast, a shutdown) may
 // have been idle for long: tick() first, so that what it sends is stamped
-// now and a close timeout starts now, not at the last read.
-void Session::catch_up() {
-  ws_->tick(now());
-  process_events();
-}
+// now and a close timeout starts now, not at the last read. Only tick: the
+// session may be the very one whose events are being processed (a chat
+// member hears its own message), so its queue is left to that loop, and
+// anything tick() adds to it is handled at the session's next wake-up.
+void Session::catch_up() { ws_->tick(now()); }
 
 void Session::chat_deliver(Event::Type type, const std::string& data) {
   if (phase_ != Phase::websocket || ws_->ready_state() != ReadyState::OPEN) return;
   catch_up();
-  if (phase_ != Phase::websocket || ws_->ready_state() != ReadyState::OPEN) return after_activity();
+  if (ws_->ready_state() != ReadyState::OPEN) return after_activity();
   if (buffered() > server_.options.output_high_water) {
     // A reader this slow would make everyone's broadcasts pile up here.
     ws_->close(close::policy_violation, "too slow: output above the high-water mark");
@@ -639,7 +639,6 @@ void Session::go_away() {
     case Phase::websocket:
       if (ws_->ready_state() == ReadyState::OPEN) {
         catch_up();
-        if (phase_ != Phase::websocket) return;
         if (ws_->ready_state() == ReadyState::OPEN) ws_->close(close::going_away, "server shutting down");
       }
       return after_activity();
