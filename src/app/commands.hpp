@@ -45,5 +45,7 @@ int run_send(const Args& args, const Options& options);
 // trace stream as ASCII bit diagrams (commands_watch.cpp, watch.hpp).
 int run_tour(const Args& args, const Options& options);
 int run_watch(const Args& args, const Options& options);
+// The course (lessons/) in the terminal: list, show N, check N, next.
+int run_course(const Args& args, const Options& options);
 
 }  // namespace wslab::app

@@ -28,6 +28,8 @@ commands:
   demo [--step]               walk through every chapter in the terminal
   tour [--url URL] [--once]   a scripted client walks a live server through every chapter
   watch [--url URL]           a server's trace stream as ASCII bit diagrams
+  course list|show N|check N|next
+                              the lessons: status, read one, check one, what next
   help [COMMAND]              this text, or one command's options
 
 exit status: 0 success; 2 usage error; 3 invalid input (the message names the
@@ -123,6 +125,30 @@ encode builds any frame, broken ones included, and draws it:
   --close-code N            a close frame with code N and --text as the reason
 )";
 
+constexpr const char* kCourseHelp = R"(usage: wslab course list
+       wslab course show N [--answers]
+       wslab course check N
+       wslab course next
+
+The course in lessons/ (its README: how it works). N is a lesson's number
+or name: 3, 03, framing.
+  list                      every lesson, its title and status (not started,
+                            passed / failed on DATE; 00 and the capstone have
+                            no check: read on DATE, or -)
+  show N                    the lesson as text; quiz answers stay hidden
+  --answers                 (show) print the quiz answers too
+  check N                   build chapter N from lessons/NN-name/exercise/ and
+                            run its tests (cumulative): cmake --preset learner
+                            -DWSLAB_LEARNER=NAME, then cmake --build
+                            build/learner --target check_NAME; records the
+                            result; exit 0 passed, 1 failed
+  next                      the first chapter not passed and how to check it
+
+Progress: build/learner/course-progress.json. The repository is found
+upwards from the current directory (a folder with lessons/ and
+CMakePresets.json), or set WSLAB_ROOT.
+)";
+
 class Wslab : public Poco::Util::Application {
  public:
   Options options;
@@ -156,6 +182,7 @@ class Wslab : public Poco::Util::Application {
         {"trace-preview", "N", false},     {"trace-viewer-buffer", "SIZE", false},
         {"url", "URL", false},             {"pause", "DUR", false},
         {"once", nullptr, false},          {"count", "N", false},
+        {"answers", nullptr, false},
     };
     for (const auto& d : defs) {
       Poco::Util::Option o(d.name, "");
@@ -191,6 +218,7 @@ class Wslab : public Poco::Util::Application {
     else if (topic == "connect" || topic == "send") std::cout << kClientHelp;
     else if (topic == "frame") std::cout << kFrameHelp;
     else if (topic == "tour" || topic == "watch") std::cout << kTourHelp;
+    else if (topic == "course") std::cout << kCourseHelp;
     else std::cout << kUsage;
     return kExitOk;
   }
@@ -215,6 +243,7 @@ class Wslab : public Poco::Util::Application {
     if (command == "send") return run_send(args, options);
     if (command == "tour") return run_tour(args, options);
     if (command == "watch") return run_watch(args, options);
+    if (command == "course") return run_course(args, options);
     throw UsageError("unknown command '" + command + "'");
   }
 };

@@ -170,4 +170,121 @@ for args, needle in [(("tour", "extra"), "usage: wslab tour"), (("tour", "--paus
 code, out, err = run("tour", "--url", "http://127.0.0.1:8080")
 check("tour with a non-ws URL -> 3 naming the rule", code == 3 and "RFC 6455 §3" in err, f"exit {code}: {err}")
 
+# `wslab course` on a scratch course (a folder with lessons/ and CMakePresets.json;
+# a lesson named like a chapter module in src/ has a check), with a stand-in
+# `cmake` on PATH so that `course check` is quick and its result is known.
+import json  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+
+course = tempfile.mkdtemp(prefix="wslab-course-")
+try:
+    for folder, text in [
+        ("00-why-websocket", "# Lesson 0: why WebSocket\n\n## The problem\n\nPolling.\n"),
+        ("03-framing", "# Chapter 3: frames\n\n## Worked example\n\n<!-- check -->\n```console\n"
+         "$ wslab frame decode 81 00\n<!-- in code, kept -->\n```\n\nprose <!-- gone --> here\n<!-- two\nlines -->\n"
+         "## Quiz\n\n1. Q?\n\n<details><summary>Answer</summary>\n\nThe secret answer.\n\n</details>\n"),
+        ("08-capstone", "# Capstone: a chat\n"),
+        ("notes", "# not a lesson\n"),
+    ]:
+        os.makedirs(os.path.join(course, "lessons", folder))
+        with open(os.path.join(course, "lessons", folder, "README.md"), "w") as f:
+            f.write(text)
+    os.makedirs(os.path.join(course, "lessons", "05-heartbeat"))  # no README: not listed
+    os.makedirs(os.path.join(course, "src", "framing"))
+    with open(os.path.join(course, "CMakePresets.json"), "w") as f:
+        f.write("{}\n")
+    fake = os.path.join(course, "fakebin")
+    os.makedirs(fake)
+    with open(os.path.join(fake, "cmake"), "w") as f:
+        f.write('#!/bin/sh\necho "fake cmake $*"\ncase "$*" in *--target*) exit "${FAKE_STATUS:-0}";; esac\n')
+    os.chmod(os.path.join(fake, "cmake"), 0o755)
+    progress_file = os.path.join(course, "build", "learner", "course-progress.json")
+
+    def course_run(*args, cwd=course, env_extra=None, status=None):
+        env = dict(os.environ)
+        env.pop("WSLAB_ROOT", None)
+        env.update(env_extra or {})
+        if status is not None:
+            env["PATH"] = fake + os.pathsep + env["PATH"]
+            env["FAKE_STATUS"] = str(status)
+        p = subprocess.run([WSLAB, "course", *args], capture_output=True, text=True, timeout=20, cwd=cwd, env=env)
+        return p.returncode, p.stdout, p.stderr
+
+    sub = os.path.join(course, "lessons", "03-framing")
+    code, out, err = course_run("list", cwd=sub)
+    rows = [l.split()[:2] for l in out.splitlines() if re.match(r"^\d\d  ", l)]
+    check("course list (found upwards from a subfolder): the lessons with a README, in order", code == 0
+          and rows == [["00", "why-websocket"], ["03", "framing"], ["08", "capstone"]] and "Chapter 3: frames" in out
+          and re.search(r"^03 .*not started$", out, re.M) and re.search(r"^00 .*—$", out, re.M)
+          and "0 of 1 chapter checks passed" in out, f"exit {code}: {out}{err}")
+    code, out, err = course_run("show", "3")
+    check("course show 3: comments stripped, code kept, the answer hidden", code == 0
+          and "<!--" not in out.replace("<!-- in code, kept -->", "") and "<!-- in code, kept -->" in out
+          and "```console" in out and "prose  here" in out and "two" not in out and "secret" not in out
+          and "(answer hidden: wslab course show 3 --answers)" in out and "<details>" not in out, f"exit {code}: {out}{err}")
+    code, out, err = course_run("show", "framing", "--answers")
+    check("course show framing --answers: the answer without its tags", code == 0 and "The secret answer." in out
+          and "Answer:" in out and "<summary>" not in out and "</details>" not in out, f"exit {code}: {out}{err}")
+    code, out, err = course_run("next")
+    check("course next with no progress: read lesson 00, then chapter 03 and its check command", code == 0
+          and "wslab course show 0" in out and "next: chapter 03 framing" in out and "wslab course check 3" in out
+          and "cmake --preset learner -DWSLAB_LEARNER=framing && cmake --build build/learner --target check_framing"
+          in out, f"exit {code}: {out}{err}")
+    code, out, err = course_run("check", "03", status=1)
+    check("course check 03 (failing): runs the learner preset and check_framing, exit 1, recorded",
+          code == 1 and "fake cmake --preset learner -DWSLAB_LEARNER=framing" in out
+          and "fake cmake --build build/learner --target check_framing" in out and "FAILED" in out
+          and json.load(open(progress_file))["chapters"]["framing"]["result"] == "failed", f"exit {code}: {out}{err}")
+    code, out, err = course_run("list")
+    check("course list after a failed check: failed on DATE", code == 0
+          and re.search(r"^03 .*failed on \d{4}-\d\d-\d\d \d\d:\d\d$", out, re.M), out)
+    code, out, err = course_run("check", "framing", status=0)
+    check("course check framing (passing): exit 0, recorded", code == 0 and "PASSED" in out
+          and json.load(open(progress_file))["chapters"]["framing"]["result"] == "passed", f"exit {code}: {out}{err}")
+    course_run("show", "0")
+    code, out, err = course_run("list")
+    check("course list: passed on DATE, lesson 00 read once shown", code == 0
+          and re.search(r"^03 .*passed on \d{4}-", out, re.M) and re.search(r"^00 .*read on \d{4}-", out, re.M)
+          and "1 of 1 chapter checks passed" in out, out)
+    code, out, err = course_run("next")
+    check("course next when every check passed: the capstone", code == 0 and "every chapter check has passed" in out
+          and "wslab course show 8" in out, f"exit {code}: {out}{err}")
+
+    for args, needle in [(("check", "bogus"), "no chapter 'bogus' in the course (chapters: 00 why-websocket, 03 framing"),
+                         (("check", "5"), "no chapter '5'"), (("show", "12"), "no chapter '12'"),
+                         (("check", "0"), "has no check"), (("check", "8"), "has no check"),
+                         ((), "usage: wslab course"), (("fly",), "unknown course command 'fly'"),
+                         (("show",), "usage: wslab course show N"), (("list", "--answers"), "--answers does not apply")]:
+        code, out, err = course_run(*args)
+        check(f"course usage error {' '.join(args) or '(nothing)'} -> 2", code == 2 and needle in err
+              and one_line_error(err), f"exit {code}: {out}{err}")
+    code, out, err = course_run("check", "3", env_extra={"PATH": "/nonexistent"})
+    check("course check without cmake on PATH -> 3 naming it", code == 3 and "cmake is not on PATH" in err,
+          f"exit {code}: {out}{err}")
+    with open(progress_file, "w") as f:
+        f.write("{not json")
+    code, out, err = course_run("list")
+    check("course list with a damaged progress file -> 3 naming the file", code == 3 and progress_file in err
+          and "delete it" in err and one_line_error(err), f"exit {code}: {out}{err}")
+    code, out, err = course_run("list", cwd=tempfile.gettempdir())
+    check("course outside the repository -> 3 saying where to run it", code == 3 and "WSLAB_ROOT" in err
+          and one_line_error(err), f"exit {code}: {out}{err}")
+    code, out, err = course_run("list", cwd=tempfile.gettempdir(), env_extra={"WSLAB_ROOT": course + "/nope"})
+    check("course with a wrong WSLAB_ROOT -> 3 naming it", code == 3 and "WSLAB_ROOT=" + course + "/nope" in err,
+          f"exit {code}: {out}{err}")
+    code, out, err = course_run("next", cwd=tempfile.gettempdir(), env_extra={"WSLAB_ROOT": course})
+    check("course with WSLAB_ROOT from anywhere", code == 3 and "not a progress file" in err, f"exit {code}: {err}")
+finally:
+    shutil.rmtree(course, ignore_errors=True)
+
+# The real course: every lesson folder listed from the repository root.
+repo = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+env = {k: v for k, v in os.environ.items() if k != "WSLAB_ROOT"}
+p = subprocess.run([WSLAB, "course", "list"], capture_output=True, text=True, timeout=20, cwd=repo, env=env)
+lessons = sorted(d[:2] for d in os.listdir(os.path.join(repo, "lessons"))
+                 if re.match(r"^\d\d-", d) and os.path.isfile(os.path.join(repo, "lessons", d, "README.md")))
+check("course list in the repository: every lesson with a README", p.returncode == 0
+      and [l[:2] for l in p.stdout.splitlines() if re.match(r"^\d\d  ", l)] == lessons, p.stdout + p.stderr)
+
 sys.exit(summary())
