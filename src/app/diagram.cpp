@@ -159,11 +159,17 @@ std::string draw_frame(std::span<const std::uint8_t> frame) {
     std::snprintf(line, sizeof line, fmt, args...);
     out += line;
   };
-  add("FIN          %d   %s\n", fin, fin ? "final fragment of its message" : "more fragments follow (§5.4)");
+  const bool control = framing::is_control(opcode);
+  add("FIN          %d   %s\n", fin,
+      fin       ? "final fragment of its message"
+      : control ? "a control frame may not be fragmented: a receiver must Fail (§5.5)"
+                : "more fragments follow (§5.4)");
   add("RSV1-3       %d %d %d  %s\n", rsv1, rsv2, rsv3,
       (rsv1 || rsv2 || rsv3) ? "set: only a negotiated extension may do this, else Fail (§5.2)"
                              : "0 unless an extension is negotiated");
-  add("opcode       0x%X %s\n", opcode, std::string(framing::opcode_name(opcode)).c_str());
+  const bool known = opcode <= 0x2 || (opcode >= 0x8 && opcode <= 0xA);
+  add("opcode       0x%X %s%s\n", opcode, std::string(framing::opcode_name(opcode)).c_str(),
+      known ? "" : ": not defined, a receiver must Fail (§5.2)");
   add("MASK         %d   %s\n", mask, mask ? "masked: client to server (§5.3)" : "not masked: server to client");
   if (frame.size() < header_size) {
     out += "incomplete header: " + std::to_string(frame.size()) + " of " + std::to_string(header_size) +
@@ -177,6 +183,10 @@ std::string draw_frame(std::span<const std::uint8_t> frame) {
   add("Payload len  %llu (%s form%s)\n", static_cast<unsigned long long>(length),
       std::string(framing::length_form_name(form)).c_str(),
       minimal ? "" : "; NOT minimal: a receiver must Fail, §5.2");
+  if (form == LengthForm::len64 && (length >> 63) != 0)
+    out += "             the most significant bit of a 64-bit length must be 0: a receiver must Fail (§5.2)\n";
+  if (control && length > 125)
+    out += "             a control frame carries at most 125 bytes: a receiver must Fail (§5.5)\n";
   masking::MaskingKey key{};
   if (mask) {
     std::copy_n(frame.begin() + 2 + ext_bytes, 4, key.begin());
