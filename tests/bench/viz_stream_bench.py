@@ -25,7 +25,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from harness import start_server, stop_server  # noqa: E402
+from harness import start_server, start_xvfb, stop_server  # noqa: E402
 
 import websockets  # noqa: E402
 
@@ -66,12 +66,9 @@ def main():
         if not os.access(path, os.X_OK):
             sys.exit(f"viz_stream_bench: {path} is missing: build {a.build_dir} first")
 
-    r, w = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(w)
-    with os.fdopen(r) as f:
-        display = ":" + f.readline().strip()
+    xvfb, display = start_xvfb()
+    if not xvfb:
+        sys.exit("viz_stream_bench: Xvfb is missing or did not start")
     env = dict(os.environ, DISPLAY=display)
     print(f"# {time.strftime('%Y-%m-%d %H:%M')}  {os.cpu_count()} cores, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; {a.seconds:g} s per rate, ring {a.frames} frames")

@@ -34,13 +34,12 @@ import difflib
 import glob
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from harness import start_server, stop_server  # noqa: E402
+from harness import start_server, start_xvfb, stop_server  # noqa: E402
 
 failures = []
 passed = 0
@@ -180,28 +179,6 @@ def matches(expected, actual):
 
 # ---------------------------------------------------------------------------
 # Running.
-
-def start_xvfb():
-    """Xvfb on a free display (it picks one and tells us through -displayfd); None if not installed."""
-    if not shutil.which("Xvfb"):
-        return None, None
-    r, w = os.pipe()
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(w)
-    number = b""
-    with os.fdopen(r, "rb") as f:
-        while not number.endswith(b"\n"):
-            chunk = f.read(1)
-            if not chunk:
-                break
-            number += chunk
-    if not number.strip():
-        proc.kill()
-        proc.wait()
-        return None, None
-    return proc, ":" + number.decode().strip()
-
 
 def run_block(block, steps, env, root, wslab):
     """Runs a block's commands; returns None if all fit, else a report."""

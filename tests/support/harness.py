@@ -1,7 +1,10 @@
-"""Shared by the Python test scripts (tests/app, tests/interop): checks that
-count, the closing "N passed, N failed" line, and `wslab serve` started on a
-free port and stopped again."""
+"""Shared by the Python test scripts (tests/app, tests/interop, tests/trace,
+tests/visualiser, tests/lessons, tests/bench): checks that count, the closing
+"N passed, N failed" line, `wslab serve` started on a free port and stopped
+again, and an Xvfb of its own."""
+import os
 import re
+import shutil
 import subprocess
 import time
 
@@ -20,6 +23,29 @@ def check(name, condition, detail=""):
         failures.append(name)
         print(f"FAIL {name}\n     {detail}")
     return condition
+
+
+def start_xvfb():
+    """Xvfb on a free display (it picks one and tells us through -displayfd).
+    Returns (process, ":N"), or (None, None) if Xvfb is missing or did not start."""
+    if not shutil.which("Xvfb"):
+        return None, None
+    r, w = os.pipe()
+    proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(w)
+    number = b""
+    with os.fdopen(r, "rb") as f:
+        while not number.endswith(b"\n"):
+            chunk = f.read(1)
+            if not chunk:
+                break
+            number += chunk
+    if not number.strip():
+        proc.kill()
+        proc.wait()
+        return None, None
+    return proc, ":" + number.decode().strip()
 
 
 def summary():

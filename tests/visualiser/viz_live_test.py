@@ -21,30 +21,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from harness import check, start_server, stop_server, summary  # noqa: E402
+from harness import check, start_server, start_xvfb, stop_server, summary  # noqa: E402
 
 wslab, viz = sys.argv[1], sys.argv[2]
-
-
-def start_xvfb():
-    """Xvfb on a free display (it picks one and tells us through -displayfd)."""
-    if not shutil.which("Xvfb"):
-        raise SystemExit("Xvfb is not installed (Debian package xvfb; ./bootstrap.sh deps)")
-    r, w = os.pipe()
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(w)
-    number = b""
-    with os.fdopen(r, "rb") as f:
-        while not number.endswith(b"\n"):
-            chunk = f.read(1)
-            if not chunk:
-                break
-            number += chunk
-    if not number.strip():
-        proc.kill()
-        raise SystemExit("Xvfb did not start")
-    return proc, ":" + number.decode().strip()
 
 
 def stats_of(output):
@@ -59,6 +38,8 @@ def free_port():
 
 
 xvfb, display = start_xvfb()
+if not xvfb:
+    raise SystemExit("Xvfb is missing or did not start (Debian package xvfb; ./bootstrap.sh deps)")
 env = dict(os.environ, DISPLAY=display)
 tmp = tempfile.mkdtemp(prefix="wslab-viz-test-")
 trace_file = os.path.join(tmp, "tour.jsonl")
