@@ -26,7 +26,7 @@ constexpr ImU32 kKeyTint[4] = {IM_COL32(255, 196, 232, 255), IM_COL32(196, 224, 
 void key_box(int j, std::uint8_t octet) {
   ImDrawList* dl = ImGui::GetWindowDrawList();
   ImGui::PushFont(style::mono_font());
-  char text[16];
+  char text[32];
   std::snprintf(text, sizeof text, "key[%d] %02x", j, octet);
   const ImVec2 ts = ImGui::CalcTextSize(text);
   const ImVec2 pos = ImGui::GetCursorScreenPos();
