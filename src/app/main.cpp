@@ -57,7 +57,8 @@ handshakes (up to --close-timeout), exit 0.
   --close-timeout DUR       to finish the close handshake   (5s)
   --ping-interval DUR       ping idle peers; 0 = never      (30s)
   --pong-timeout DUR        fail a peer silent this long    (30s)
-  --origin ORIGIN           allow only these Origins (repeatable); others 403
+  --origin ORIGIN           allow only these Origins (repeatable); others, and
+                            requests without an Origin header, get 403
   --log-level LEVEL         error, warning, information, debug (information)
 
 The trace (docs/trace-format.md): every handshake, frame and readyState

@@ -3,9 +3,9 @@
 // Yours to write: accept_steps, compute_accept, make_client_request,
 // validate_request, select_subprotocol, make_accept_response and
 // validate_response (HINTS.md gives the order). Given: the helpers in the
-// anonymous namespace, generate_key, the reject and HTTP responses, and the
-// whole of http.cpp (HTTP parsing with POCO) and extensions.cpp (the §9.1
-// grammar). Build and check with
+// anonymous namespace, generate_key, the reject and HTTP responses, and
+// src/handshake/http.cpp (HTTP parsing with POCO) and extensions.cpp (the
+// §9.1 grammar), which learner mode builds from src/. Build and check with
 //   cmake --preset learner -DWSLAB_LEARNER=handshake
 //   cmake --build build/learner --target check_handshake
 //
@@ -285,8 +285,9 @@ Result<UpgradeRequest> validate_request(const Request& request) {
 
 std::optional<std::string> select_subprotocol(std::span<const std::string> offered,
                                               std::span<const std::string> supported) {
-  // Exercise (step 4): §4.2.2 step 5.4: the client lists its subprotocols in
-  // order of preference; the first one the server also speaks wins.
+  // Exercise (step 4): §4.2.2 step 4 (/subprotocol/, sent back in the 101
+  // per step 5.5): the client lists its subprotocols in order of
+  // preference; the first one the server also speaks wins.
   (void)offered;
   (void)supported;
   throw std::logic_error("exercise: handshake::select_subprotocol is yours to write (lessons/02-handshake/exercise/HINTS.md)");
