@@ -22,10 +22,12 @@ cd "$(dirname "$0")"
 # ImGui 1.86 (with its GLFW and OpenGL 3 backends), GLFW, stb (PNG
 # screenshots). Tests: real peers (Python's websockets, tinyproxy, headless
 # Chromium), Xvfb with Mesa for the visualiser. Benchmarks: Boost.Beast
-# (header-only, libboost-dev) as the peer to compare with.
+# (header-only, libboost-dev) as the peer to compare with. Fuzzing: clang with
+# libFuzzer and its sanitizers (clang, libclang-rt-14-dev).
 PACKAGES=(cmake ninja-build g++ pkg-config libpoco-dev catch2 libssl-dev zlib1g-dev
           libimgui-dev libglfw3-dev libstb-dev libgl-dev libgl1-mesa-dri xvfb xauth
-          python3 python3-websockets tinyproxy chromium libboost-dev)
+          python3 python3-websockets tinyproxy chromium libboost-dev
+          clang libclang-rt-14-dev)
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
