@@ -53,7 +53,7 @@ std::string url_host(const std::string& host) {
 int run_serve(const Args& args, const Options& options) {
   options.only("serve", {"host", "port", "tls-cert", "tls-key", "tls-self-signed", "max-message", "max-frame",
                          "max-connections", "max-header-bytes", "handshake-timeout", "close-timeout",
-                         "ping-interval", "pong-timeout", "origin", "log-level", "trace-file", "no-trace",
+                         "ping-interval", "pong-timeout", "origin", "host-name", "log-level", "trace-file", "no-trace",
                          "trace-preview", "trace-viewer-buffer"});
   if (args.size() != 1) throw UsageError("`wslab serve` takes no arguments, only options (see `wslab help serve`)");
   setup_logging(options.get("log-level", "information"));
@@ -72,6 +72,7 @@ int run_serve(const Args& args, const Options& options) {
   so.ping_interval = parse_duration("ping-interval", options.get("ping-interval", "30s"));
   so.pong_timeout = parse_duration("pong-timeout", options.get("pong-timeout", "30s"));
   so.allowed_origins = options.all("origin");
+  so.allowed_hosts = options.all("host-name");
   so.trace_endpoint = !options.has("no-trace");
   so.trace_file = options.get("trace-file", "");
   if (options.has("trace-preview"))
@@ -160,6 +161,9 @@ std::string show_close(const net::CloseEvent& e) {
   if (const auto info = close::describe(e.code)) out += " (" + std::string(info->name) + ")";
   if (!e.reason.empty()) out += ", reason \"" + e.reason + "\"";
   out += e.wasClean ? ", clean" : ", not clean";
+  // The code reported is the server's (RFC 6455 §7.1.5); say what we sent
+  // when it differs, as when the client failed the connection (1006, sent 1002).
+  if (e.sentCode && *e.sentCode != e.code) out += " (sent close " + std::to_string(*e.sentCode) + ")";
   return out;
 }
 
@@ -269,7 +273,8 @@ int run_connect(const Args& args, const Options& options) {
   ws->onclose = [&](const net::CloseEvent& e) {
     if (trace_writer)
       trace_writer->emit(trace::ConnectionClose{.conn = 1, .time = trace_clock->since_start(net::Clock::now()),
-                                                .code = e.code, .reason = e.reason, .was_clean = e.wasClean});
+                                                .code = e.code, .reason = e.reason, .was_clean = e.wasClean,
+                                                .sent_code = e.sentCode});
     say("readyState -> CLOSED: " + show_close(e));
     clean = e.wasClean;
     done = true;

@@ -132,6 +132,7 @@ struct Pair {
           break;
         case Event::Type::close:
           out << ": code " << e.code << (e.was_clean ? ", clean" : ", not clean")
+              << (e.sent_code && *e.sent_code != e.code ? " (sent close " + std::to_string(*e.sent_code) + ")" : "")
               << (e.reason.empty() ? "" : ", reason " + printable(e.reason, 120));
           break;
         case Event::Type::open:

@@ -59,6 +59,9 @@ handshakes (up to --close-timeout), exit 0.
   --pong-timeout DUR        fail a peer silent this long    (30s)
   --origin ORIGIN           allow only these Origins (repeatable); others, and
                             requests without an Origin header, get 403
+  --host-name NAME          answer only requests whose Host is NAME or
+                            NAME:PORT (repeatable); others get 421 (RFC 6455
+                            §4.2.1, against DNS rebinding). Default: any Host
   --log-level LEVEL         error, warning, information, debug (information)
 
 The trace (docs/trace-format.md): every handshake, frame and readyState
@@ -99,7 +102,9 @@ one narrated line per step: the handshake, a text message, the same text in
 3 fragments, a masked binary message, ping and pong, a broken frame on a
 second connection (the server's close code shown), the close handshake.
 Round after round until Ctrl-C (on a terminal, Enter skips a pause and
-Ctrl-D stops); a server that is not there is retried every second.
+Ctrl-D stops). A server that is not there, or a failed round, is retried
+after a random delay of up to 5 s, then longer ones up to 30 s (RFC 6455
+§7.2.3: clients must not all reconnect at once).
   --url URL                 the server (its /ws echo is used)  (ws://127.0.0.1:8080)
   --pause DUR               between steps                       (1.5s)
   --once                    one round, then exit (4: no server within --timeout)
@@ -107,8 +112,8 @@ Ctrl-D stops); a server that is not there is retried every second.
 
 watch: subscribes to the server's trace stream and prints every frame as
 RFC 6455 §5.2's bit diagram, every handshake and readyState change as one
-line; reconnects when the server goes away. What wslab-viz shows, without
-a display.
+line; reconnects when the server goes away, with the same backoff as the
+tour. What wslab-viz shows, without a display.
   --url URL                 the trace stream          (ws://127.0.0.1:8080/trace/ws)
   --count N                 exit after N frames
   --timeout DUR             connect timeout            (5s)
@@ -170,7 +175,8 @@ class Wslab : public Poco::Util::Application {
         {"max-connections", "N", false},   {"max-header-bytes", "SIZE", false},
         {"handshake-timeout", "DUR", false}, {"close-timeout", "DUR", false},
         {"ping-interval", "DUR", false},   {"pong-timeout", "DUR", false},
-        {"origin", "ORIGIN", true},        {"log-level", "LEVEL", false},
+        {"origin", "ORIGIN", true},        {"host-name", "NAME", true},
+        {"log-level", "LEVEL", false},
         {"subprotocol", "NAME", true},     {"binary", "HEX", false},
         {"timeout", "DUR", false},         {"insecure", nullptr, false},
         {"ca-file", "FILE", false},        {"proxy", "URL", false},

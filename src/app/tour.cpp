@@ -16,12 +16,17 @@
 // protocol decision is the chapters'); only the broken frame goes through
 // net::RawClient. One round with --once, otherwise round after round until
 // SIGINT or SIGTERM (or end of input on a terminal). A server that is not
-// there (yet, or any more) is retried every second.
+// there (yet, or any more), or a round that failed, is retried with the
+// backoff of RFC 6455 §7.2.3 (net/backoff.hpp): a random first delay of up
+// to 5 s, longer ones after each further failure; the first round connects
+// at once.
 #include "commands.hpp"
 #include "diagram.hpp"
+#include "watch.hpp"
 
 #include <wslab/connection.hpp>
 #include <wslab/handshake.hpp>
+#include <wslab/net/backoff.hpp>
 #include <wslab/net/raw_client.hpp>
 #include <wslab/uri.hpp>
 
@@ -36,7 +41,9 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <algorithm>
 #include <iostream>
+#include <random>
 #include <sstream>
 
 namespace wslab::app {
@@ -432,11 +439,24 @@ int run_tour(const Args& args, const Options& options) {
   const auto started = Clock::now();
   bool waiting = false;  // the "cannot connect" message has been shown
   int round = 1;
+  // §7.2.3 (CL-15): after a failure, reconnect after a random delay, longer
+  // after each further failure; a round that succeeds starts the series again.
+  net::Backoff backoff;
+  std::mt19937 rng{std::random_device{}()};
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  // With --once the wait never goes past --timeout, which ends the tour.
+  auto next_wait = [&] {
+    auto wait = backoff.next(uniform(rng));
+    if (once) wait = std::clamp(s.timeout - std::chrono::duration_cast<milliseconds>(Clock::now() - started),
+                                milliseconds(0), wait);
+    return wait;
+  };
   try {
     for (;;) {
       try {
         round_of_chapters(s, round);
         waiting = false;
+        backoff.reset();
         if (once) return kExitOk;
         ++round;
         pause_for(s.pause * 2);
@@ -446,16 +466,19 @@ int run_tour(const Args& args, const Options& options) {
           return kExitConnect;
         }
         if (!waiting)
-          say("tour: cannot connect to " + s.url + ": " + e.why + "; retrying every second (Ctrl-C to stop)");
+          say("tour: cannot connect to " + s.url + ": " + e.why + "; retrying after a random delay of up to " +
+              spoken(backoff.options().first) + ", then longer ones (RFC 6455 §7.2.3; Ctrl-C to stop)");
         waiting = true;
-        pause_for(std::chrono::seconds(1));
+        pause_for(next_wait());
       } catch (const StepFailed& e) {
         if (once) {
           std::cerr << "wslab: tour: round " << round << " failed: " << e.why << "\n";
           return kExitAbnormal;
         }
-        say("tour: round " + std::to_string(round) + " failed: " + e.why + "; starting again in a second");
-        pause_for(std::chrono::seconds(1));
+        const auto wait = next_wait();
+        say("tour: round " + std::to_string(round) + " failed: " + e.why + "; starting again in " + spoken(wait) +
+            " (RFC 6455 §7.2.3)");
+        pause_for(wait);
       }
     }
   } catch (const Interrupted&) {

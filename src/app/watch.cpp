@@ -7,6 +7,7 @@
 #include <wslab/uri.hpp>
 
 #include <cctype>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -103,7 +104,8 @@ std::string render(const trace::Transition& e) {
 
 std::string render(const trace::ConnectionClose& e) {
   return conn_label(e.conn) + ": TCP connection closed, code " + std::to_string(e.code) +
-         (e.reason.empty() ? "" : " \"" + e.reason + "\"") + (e.was_clean ? ", clean" : ", not clean") + "\n";
+         (e.reason.empty() ? "" : " \"" + e.reason + "\"") + (e.was_clean ? ", clean" : ", not clean") +
+         (e.sent_code && *e.sent_code != e.code ? " (sent close " + std::to_string(*e.sent_code) + ")" : "") + "\n";
 }
 
 std::string render(const trace::Dropped& e) {
@@ -123,6 +125,12 @@ bool sleep_or_stop(const WatchOptions& options, milliseconds duration) {
 
 }  // namespace
 
+std::string spoken(milliseconds d) {
+  if (d.count() < 1000) return std::to_string(d.count()) + " ms";
+  const auto tenths = (d.count() + 50) / 100;
+  return std::to_string(tenths / 10) + (tenths % 10 ? "." + std::to_string(tenths % 10) : "") + " s";
+}
+
 std::string render_event(const trace::Event& event) {
   return std::visit([](const auto& e) { return render(e); }, event);
 }
@@ -141,6 +149,10 @@ int watch_trace(const WatchOptions& options, std::ostream& out) {
   }
   std::uint64_t frames = 0;
   bool waiting = false;  // the "cannot connect" message was shown
+  // §7.2.3 (CL-15): reconnect after a random delay, longer after each failure.
+  net::Backoff backoff(options.retry);
+  std::mt19937 rng{std::random_device{}()};
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
   for (;;) {
     if (options.stop && options.stop()) return 0;
     net::BlockingClient ws(net::ClientOptions{.proxy = "", .handshake_timeout = options.connect_timeout});
@@ -148,15 +160,14 @@ int watch_trace(const WatchOptions& options, std::ostream& out) {
       ws.connect(options.url, options.connect_timeout);
     } catch (const std::exception& e) {
       if (!waiting)
-        out << "watch: " << e.what() << "; retrying every "
-            << (options.retry == std::chrono::seconds(1) ? std::string("second")
-                                                         : std::to_string(options.retry.count()) + " ms")
-            << " (Ctrl-C to stop)" << std::endl;
+        out << "watch: " << e.what() << "; retrying after a random delay of up to " << spoken(options.retry.first)
+            << ", then longer ones (RFC 6455 §7.2.3; Ctrl-C to stop)" << std::endl;
       waiting = true;
-      if (sleep_or_stop(options, options.retry)) return 0;
+      if (sleep_or_stop(options, backoff.next(uniform(rng)))) return 0;
       continue;
     }
     waiting = false;
+    backoff.reset();
     out << "watch: connected to " << options.url << "; every frame the server sends or receives is drawn below"
         << std::endl;
     for (;;) {
@@ -184,9 +195,11 @@ int watch_trace(const WatchOptions& options, std::ostream& out) {
         continue;
       }
       if (const auto closed = ws.closed()) {
+        const auto wait = backoff.next(uniform(rng));
         out << "watch: the trace stream ended (code " << closed->code
-            << (closed->reason.empty() ? "" : " \"" + closed->reason + "\"") << "); reconnecting" << std::endl;
-        if (sleep_or_stop(options, options.retry)) return 0;
+            << (closed->reason.empty() ? "" : " \"" + closed->reason + "\"") << "); reconnecting in " << spoken(wait)
+            << " (RFC 6455 §7.2.3)" << std::endl;
+        if (sleep_or_stop(options, wait)) return 0;
         break;
       }
     }

@@ -426,9 +426,14 @@ void Connection::transport_closed(TimePoint now) {
     return;
   }
   Event e{.type = Event::Type::close};
+  if (closer_.sent()) e.sent_code = closer_.sent()->code.value_or(close::no_status_received);
   if (failure_) {
-    // We failed the connection: report the code we sent, not clean.
-    e.code = closer_.sent() && closer_.sent()->code ? *closer_.sent()->code : close::abnormal_closure;
+    // We failed the connection (§7.1.7): the Close code is that of the first
+    // Close received (§7.1.5), and after failing we process none, not even
+    // the peer's answer to ours: 1006, not clean (as a browser reports it).
+    // The reason names the rule broken; `sent_code` the code we sent.
+    const auto& received = closer_.received();
+    e.code = received ? received->code.value_or(close::no_status_received) : close::abnormal_closure;
     e.reason = failure_->message();
   } else if (closer_.complete()) {
     const auto outcome = closer_.outcome();

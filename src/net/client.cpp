@@ -809,7 +809,7 @@ class Client::Session final : public EventLoop::Handler, public std::enable_shar
         case connection::Event::Type::close: {
           leave_registry();
           state.store(ReadyState::CLOSED);
-          CloseEvent closed{e.code, std::move(e.reason), e.was_clean};
+          CloseEvent closed{e.code, std::move(e.reason), e.was_clean, e.sent_code};
           if (!transport_failure_.empty() && !closed.wasClean) closed.reason = transport_failure_;
           logger().debug("%s closed: %s %s", target_.to_string(), std::to_string(closed.code), closed.reason);
           deliver_close(closed);
@@ -832,7 +832,7 @@ class Client::Session final : public EventLoop::Handler, public std::enable_shar
     auto keep = shared_from_this();
     finish();
     deliver_error(ErrorEvent{message, std::move(violation)});
-    deliver_close(CloseEvent{close::abnormal_closure, message, false});
+    deliver_close(CloseEvent{close::abnormal_closure, message, false, std::nullopt});
   }
 
   // Releases everything: socket, timer, place in the queue, DNS job.
@@ -1266,7 +1266,7 @@ CloseEvent BlockingClient::close(std::uint16_t code, std::string_view reason) {
   std::unique_lock lock(state_->mutex);
   const auto limit = 2 * options_.close_timeout + std::chrono::seconds(1);
   if (state_->changed.wait_for(lock, limit, [&] { return state_->closed.has_value(); })) return *state_->closed;
-  return CloseEvent{close::abnormal_closure, "the close did not finish in time", false};
+  return CloseEvent{close::abnormal_closure, "the close did not finish in time", false, std::nullopt};
 }
 
 ReadyState BlockingClient::ready_state() const {

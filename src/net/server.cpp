@@ -131,9 +131,10 @@ class ServerCore : public EventLoop::Handler {
     std::lock_guard lock(stats_mutex);
     ++rejected[status];
   }
-  void count_closed(std::uint16_t code) {
+  void count_closed(std::uint16_t code, std::optional<std::uint16_t> sent_code) {
     std::lock_guard lock(stats_mutex);
     ++closed[code];
+    if (sent_code) ++closes_sent[*sent_code];
   }
   void note_buffered(std::size_t bytes) {
     if (bytes > max_buffered.load(std::memory_order_relaxed)) max_buffered.store(bytes, std::memory_order_relaxed);
@@ -190,6 +191,7 @@ class ServerCore : public EventLoop::Handler {
   mutable std::mutex stats_mutex;
   std::map<int, std::uint64_t> rejected;
   std::map<std::uint16_t, std::uint64_t> closed;
+  std::map<std::uint16_t, std::uint64_t> closes_sent;
 
  private:
   void accept_connections();
@@ -365,8 +367,20 @@ void Session::route(std::span<std::uint8_t> rest) {
   auto request = handshake::parse_request(head_->head());
   if (!request) return respond_error(request.violation());
   const std::string path(path_of(request->target));
-  if (!ends_with(path, "/ws")) return serve_page(*request, path);
-  trace_resource_ = path;
+  const bool websocket_path = ends_with(path, "/ws");
+  if (websocket_path) trace_resource_ = path;
+
+  // §4.2.1 item 2 (HSS-11): the Host names the server's authority. With
+  // allowed_hosts set, a request for another name is refused, pages too
+  // (RFC 9110 §7.4: 421), so a DNS-rebinding page cannot reach the server.
+  const auto& hosts = server_.options.allowed_hosts;
+  if (!hosts.empty()) {
+    const std::string* host = request->headers.find("Host");
+    if (!host) return respond_error(Violation(error::no_host, "no Host header"));
+    if (!host_allowed(*host, hosts, transport_.secure()))
+      return respond_error(Violation(error::host_rejected, "Host \"" + *host + "\" is not a name this server answers to"));
+  }
+  if (!websocket_path) return serve_page(*request, path);
 
   if (!handshake::wants_upgrade(*request))
     return respond_error(Violation(error::no_upgrade, request->method + " " + path +
@@ -505,13 +519,15 @@ void Session::on_open() {
 void Session::on_close(const Event& e) {
   if (recorder_)
     server_.trace_emit(trace::ConnectionClose{.conn = id_, .time = trace_now(), .code = e.code, .reason = e.reason,
-                                              .was_clean = e.was_clean});
+                                              .was_clean = e.was_clean, .sent_code = e.sent_code});
   if (!opened_) return;  // a refused handshake was counted by its status
   opened_ = false;
   --server_.websocket_connections;
-  server_.count_closed(e.code);
+  server_.count_closed(e.code, e.sent_code);
   if (server_.log.information())
     server_.log.information(name() + " closed " + std::to_string(e.code) + (e.was_clean ? " clean" : " not clean") +
+                            (e.sent_code && *e.sent_code != e.code ? " (sent close " + std::to_string(*e.sent_code) + ")"
+                                                                   : "") +
                             (e.reason.empty() ? "" : ": " + e.reason));
 }
 
@@ -994,6 +1010,37 @@ void Server::stop() {
   impl->loop.post([impl] { impl->begin_shutdown(); });
 }
 
+namespace {
+
+// "name", "name:port", "[v6]", "[v6]:port" -> the name and the port ("" if none).
+std::pair<std::string_view, std::string_view> split_authority(std::string_view authority) {
+  if (authority.starts_with('[')) {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return {authority, {}};
+    const std::string_view rest = authority.substr(close + 1);
+    return {authority.substr(0, close + 1), rest.starts_with(':') ? rest.substr(1) : rest};
+  }
+  const auto colon = authority.rfind(':');
+  if (colon == std::string_view::npos) return {authority, {}};
+  return {authority.substr(0, colon), authority.substr(colon + 1)};
+}
+
+}  // namespace
+
+bool host_allowed(std::string_view host, const std::vector<std::string>& allowed, bool secure) {
+  if (allowed.empty()) return true;
+  const auto [name, port] = split_authority(host);
+  if (name.empty()) return false;
+  const std::string_view default_port = secure ? "443" : "80";
+  for (const std::string& entry : allowed) {
+    const auto [allowed_name, allowed_port] = split_authority(entry);
+    if (!equal_ignoring_case(name, allowed_name)) continue;
+    if (allowed_port.empty() || port == allowed_port) return true;
+    if (port.empty() && allowed_port == default_port) return true;  // §4.1: the default port is left out
+  }
+  return false;
+}
+
 ServerStats Server::stats() const {
   ServerStats s;
   s.open_connections = impl_->open_connections.load();
@@ -1007,6 +1054,7 @@ ServerStats Server::stats() const {
   std::lock_guard lock(impl_->stats_mutex);
   s.rejected_by_status = impl_->rejected;
   s.closed_by_code = impl_->closed;
+  s.closes_sent_by_code = impl_->closes_sent;
   return s;
 }
 

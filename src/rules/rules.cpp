@@ -40,6 +40,7 @@ constexpr std::array kRules = {
   Rule{E::bad_subprotocol_header, "bad_subprotocol_header", "HSC-7", "RFC 6455 §4.1",   0, 400, "subprotocols are non-empty, unique tokens"},
   Rule{E::bad_extension_header,   "bad_extension_header",   "EX-2",  "RFC 6455 §9.1",   0, 400, "Sec-WebSocket-Extensions follows the §9.1 grammar"},
   Rule{E::origin_rejected,        "origin_rejected",        "HSS-3", "RFC 6455 §4.2.2", 0, 403, "the Origin is one the server accepts"},
+  Rule{E::host_rejected,          "host_rejected",          "HSS-11", "RFC 6455 §4.2.1", 0, 421, "the Host names the server's own authority"},
   Rule{E::unknown_resource,       "unknown_resource",       "HSS-3", "RFC 6455 §4.2.2", 0, 404, "the resource name names a service the server offers"},
   Rule{E::server_busy,            "server_busy",            "INV-1", "RFC 6455 §10.7",  0, 503, "the server has room for another connection"},
 

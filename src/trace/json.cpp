@@ -147,6 +147,7 @@ std::string reference_json(const ConnectionClose& e) {
   o->set("code", static_cast<int>(e.code));
   o->set("reason", utf8_or_escaped(e.reason));
   o->set("was_clean", e.was_clean);
+  if (e.sent_code) o->set("sent_code", static_cast<int>(*e.sent_code));
   return stringify(o);
 }
 
@@ -316,8 +317,11 @@ std::string fast_json(const Transition& e) {
 }
 
 std::string fast_json(const ConnectionClose& e) {
-  return Writer("close").number("conn", e.conn).number("t", e.time).number("code", static_cast<int>(e.code))
-      .text("reason", e.reason).boolean("was_clean", e.was_clean).done();
+  Writer w("close");
+  w.number("conn", e.conn).number("t", e.time).number("code", static_cast<int>(e.code)).text("reason", e.reason)
+      .boolean("was_clean", e.was_clean);
+  if (e.sent_code) w.number("sent_code", static_cast<int>(*e.sent_code));
+  return w.done();
 }
 
 std::string fast_json(const Dropped& e) {
@@ -513,8 +517,10 @@ Event read_event(const Object& o) {
                       .cause = r.text("cause")};
   }
   if (type == "close") {
-    return ConnectionClose{.conn = conn, .time = time, .code = r.integer<std::uint16_t>("code"),
-                           .reason = r.text("reason"), .was_clean = r.boolean("was_clean")};
+    ConnectionClose e{.conn = conn, .time = time, .code = r.integer<std::uint16_t>("code"),
+                      .reason = r.text("reason"), .was_clean = r.boolean("was_clean")};
+    if (r.has("sent_code")) e.sent_code = r.integer<std::uint16_t>("sent_code");
+    return e;
   }
   throw FieldError("unknown event type \"" + type + "\"");
 }

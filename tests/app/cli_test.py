@@ -159,10 +159,33 @@ try:
 finally:
     stop_server(server)
 
+# HSS-11 (RFC 6455 §4.2.1 item 2): --host-name NAME, repeatable, makes the
+# server answer only requests whose Host names it; any other Host gets 421.
+server, base = start_server(WSLAB, "--host-name", "127.0.0.1", "--host-name", "localhost")
+try:
+    code, out, err = run("send", base + "/ws", "named")
+    check("serve --host-name: a request for a listed name is served", code == 0 and out.strip() == "named",
+          f"exit {code}: {out}{err}")
+    named_port = int(base.rsplit(":", 1)[1])
+    answer = b""
+    with socket.create_connection(("127.0.0.1", named_port), timeout=5) as sock:
+        sock.sendall(b"GET /ws HTTP/1.1\r\nHost: evil.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        while True:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    check("serve --host-name: another Host is answered 421 naming the rule",
+          answer.startswith(b"HTTP/1.1 421 Misdirected Request\r\n") and "RFC 6455 §4.2.1".encode() in answer
+          and b'Host \"evil.example\"' in answer, answer.decode(errors="replace"))
+finally:
+    stop_server(server)
+
 # The tour without a server: it says so and retries; --once gives up after --timeout with 4.
 code, out, err = run("tour", "--url", f"ws://127.0.0.1:{port}", "--once", "--timeout", "2s")
 check("tour --once with no server: retries, then exit 4 naming the address", code == 4
-      and "retrying every second" in out and f"cannot connect to ws://127.0.0.1:{port}/ws" in err, f"exit {code}: {out}{err}")
+      and "retrying after a random delay of up to 5 s" in out and f"cannot connect to ws://127.0.0.1:{port}/ws" in err, f"exit {code}: {out}{err}")
 for args, needle in [(("tour", "extra"), "usage: wslab tour"), (("tour", "--pause", "soon"), '--pause: "soon" is not a duration'),
                      (("watch", "--count", "0"), "--count"), (("tour", "--count", "3"), "--count does not apply")]:
     code, out, err = run(*args)

@@ -264,7 +264,9 @@ TEST_CASE("CL-5 frames before a bad frame are delivered, nothing after it is pro
   CHECK_FALSE(link.server.has_event());
   link.drop_tcp();
   REQUIRE(link.server_events.back().type == Type::close);
-  CHECK(link.server_events.back().code == 1002);
+  // §7.1.5: the peer's Close was not processed, so none was received: 1006.
+  CHECK(link.server_events.back().code == 1006);
+  CHECK(link.server_events.back().sent_code == std::optional<std::uint16_t>(1002));
   CHECK_FALSE(link.server_events.back().was_clean);
 }
 
@@ -501,4 +503,202 @@ TEST_CASE("CL-5 frames before a bad frame are answered before the failing Close 
   const std::string out(link.server.output());
   CHECK(out.rfind(std::string("\x81\x05" "first", 7), 0) == 0);
   CHECK(close_code_in(out.substr(7)) == 1002);
+}
+
+// --- §7.1.5 and §7.1.6: the close code and reason a connection reports -------
+
+TEST_CASE("CL-17 a connection we failed reports 1006, not clean, though it sent 1002 and the peer answered",
+          "[connection]") {
+  // RFC 6455 §7.1.5: "The WebSocket Connection Close Code" is the code of the
+  // first Close frame RECEIVED, 1006 if none was. Failing (§7.1.7) we send
+  // our Close and process nothing more, the peer's answering Close included.
+  SECTION("the server fails: RSV1 without an extension") {
+    Link link;
+    link.open();
+    link.client.send_text("fine");
+    link.pump();
+    link.server.receive(client_frame(0xC1, "rsv1"), link.now);
+    link.pump();  // the server's Close 1002 reaches the client, whose answer is ignored
+    CHECK(link.server.close_transport());
+    link.drop_tcp();
+    REQUIRE(link.server_events.back().type == Type::close);
+    const Event& server = link.server_events.back();
+    CHECK(server.code == 1006);
+    CHECK_FALSE(server.was_clean);
+    CHECK(server.sent_code == std::optional<std::uint16_t>(1002));
+    // The reason still names the rule broken, its code and section.
+    CHECK(server.reason.find("1002") != std::string::npos);
+    CHECK(server.reason.find("RFC 6455 §5.2") != std::string::npos);
+    // The client received the server's Close 1002 and answered it: for the
+    // client the closing handshake completed, clean, with the code received.
+    REQUIRE(link.client_events.back().type == Type::close);
+    const Event& client = link.client_events.back();
+    CHECK(client.code == 1002);
+    CHECK(client.was_clean);
+    CHECK(client.sent_code == std::optional<std::uint16_t>(1002));
+  }
+  SECTION("the client fails: a masked server frame") {
+    Link link;
+    link.open();
+    framing::FrameHeader h;
+    h.mask = true;
+    h.masking_key = {1, 2, 3, 4};
+    std::string masked;
+    framing::append_frame(masked, h, std::string_view("hi"));
+    link.client.receive(masked, link.now);
+    link.pump();  // the client's Close 1002 reaches the server, which answers 1002
+    link.drop_tcp();
+    REQUIRE(link.client_events.back().type == Type::close);
+    const Event& client = link.client_events.back();
+    CHECK(client.code == 1006);
+    CHECK_FALSE(client.was_clean);
+    CHECK(client.sent_code == std::optional<std::uint16_t>(1002));
+    CHECK(client.reason.find("RFC 6455 §5.1") != std::string::npos);
+    CHECK(link.server_events.back().code == 1002);
+    CHECK(link.server_events.back().was_clean);
+  }
+  SECTION("a keepalive failure: 1011 sent, 1006 reported") {
+    auto s = server_options();
+    s.heartbeat = {.ping_interval = 1000ms, .pong_timeout = 500ms};
+    Link link(client_options(), s);
+    link.open();
+    link.now += 1000ms;
+    link.server.tick(link.now);  // the ping, which never reaches the client
+    link.server.consume_output(link.server.output().size());
+    link.now += 500ms;
+    link.server.tick(link.now);
+    CHECK(close_code_in(link.server.output()) == 1011);
+    link.server.transport_closed(link.now);
+    Link::drain(link.server, link.server_events);
+    REQUIRE(link.server_events.back().type == Type::close);
+    CHECK(link.server_events.back().code == 1006);
+    CHECK(link.server_events.back().sent_code == std::optional<std::uint16_t>(1011));
+  }
+}
+
+TEST_CASE("CL-17 the close code is that of the first Close received, 1005 if it had none, 1006 if none came",
+          "[connection]") {
+  SECTION("their Close 4001: 4001, and our echo is 4001 too") {
+    Link link;
+    link.open();
+    link.server.close(4001, "private");
+    link.pump();
+    link.drop_tcp();
+    CHECK(link.client_events.back().code == 4001);
+    CHECK(link.client_events.back().sent_code == std::optional<std::uint16_t>(4001));
+    CHECK(link.client_events.back().was_clean);
+  }
+  SECTION("an empty Close: 1005, and we answered with an empty Close") {
+    Link link;
+    link.open();
+    link.server.receive(client_frame(0x88, ""), link.now);
+    link.pump();
+    link.drop_tcp();
+    CHECK(link.server_events.back().code == 1005);
+    CHECK(link.server_events.back().sent_code == std::optional<std::uint16_t>(1005));
+    CHECK(link.server_events.back().was_clean);
+  }
+  SECTION("we close with 1000, they answer 1001: 1001 is reported, 1000 was sent") {
+    Link link;
+    link.open();
+    link.client.close(1000, "mine");
+    link.client.consume_output(link.client.output().size());  // the server never sees ours
+    link.client.receive(server_frame(0x88, std::string("\x03\xe9", 2) + "theirs"), link.now);
+    Link::drain(link.client, link.client_events);
+    link.client.transport_closed(link.now);
+    Link::drain(link.client, link.client_events);
+    REQUIRE(link.client_events.back().type == Type::close);
+    CHECK(link.client_events.back().code == 1001);
+    CHECK(link.client_events.back().sent_code == std::optional<std::uint16_t>(1000));
+    CHECK(link.client_events.back().was_clean);
+  }
+  SECTION("our Close unanswered: 1006, 1000 sent") {
+    Link link;
+    link.open();
+    link.client.close(1000, "");
+    link.client.consume_output(link.client.output().size());
+    link.now += 5000ms;
+    link.client.tick(link.now);
+    CHECK(link.client.close_transport());
+    link.client.transport_closed(link.now);
+    Link::drain(link.client, link.client_events);
+    CHECK(link.client_events.back().code == 1006);
+    CHECK_FALSE(link.client_events.back().was_clean);
+    CHECK(link.client_events.back().sent_code == std::optional<std::uint16_t>(1000));
+  }
+  SECTION("TCP lost, no Close either way: 1006, nothing sent") {
+    Link link;
+    link.open();
+    link.drop_tcp();
+    CHECK(link.server_events.back().code == 1006);
+    CHECK_FALSE(link.server_events.back().sent_code);
+  }
+}
+
+TEST_CASE("CL-18 the close reason is the reason of the first Close received, empty if it had none", "[connection]") {
+  SECTION("their reason, not ours") {
+    Link link;
+    link.open();
+    link.client.close(1000, "mine");
+    link.client.consume_output(link.client.output().size());
+    link.client.receive(server_frame(0x88, std::string("\x03\xe8", 2) + "theirs"), link.now);
+    link.client.transport_closed(link.now);
+    Link::drain(link.client, link.client_events);
+    REQUIRE(link.client_events.back().type == Type::close);
+    CHECK(link.client_events.back().reason == "theirs");
+  }
+  SECTION("a code without a reason: the empty string") {
+    Link link;
+    link.open();
+    link.client.close(1000, "mine");
+    link.pump();  // the server echoes 1000 with no reason
+    link.drop_tcp();
+    CHECK(link.client_events.back().code == 1000);
+    CHECK(link.client_events.back().reason.empty());
+  }
+  SECTION("a UTF-8 reason arrives decoded, byte for byte") {
+    Link link;
+    link.open();
+    link.server.close(1000, "au revoir, \xc3\xa0 bient\xc3\xb4t");
+    link.pump();
+    link.drop_tcp();
+    CHECK(link.client_events.back().reason == "au revoir, \xc3\xa0 bient\xc3\xb4t");
+  }
+}
+
+// --- §10.3: what was sent cannot be changed by the caller ----------------------
+
+TEST_CASE("MK-6 changing the caller's buffer after send() changes nothing on the wire", "[connection]") {
+  // RFC 6455 §10.3: once a frame's transmission has begun, the application
+  // must not be able to change its payload (else it could choose the masked
+  // bytes). send() copies and masks into the output at once.
+  Link link;
+  link.open();
+  std::string text = "attacker-chosen? no";
+  std::vector<std::uint8_t> binary = {0x00, 0x01, 0x02, 0x03, 0xfe, 0xff};
+  std::string piece_a = "frag", piece_b = "ments";
+  REQUIRE(link.client.send_text(text));
+  REQUIRE(link.client.send_binary(std::span<const std::uint8_t>(binary)));
+  const std::string_view pieces[] = {piece_a, piece_b};
+  REQUIRE(link.client.send_fragments(framing::Opcode::text, pieces));
+  const std::string wire(link.client.output());
+  // The caller reuses its buffers at once.
+  std::fill(text.begin(), text.end(), 'X');
+  std::fill(binary.begin(), binary.end(), std::uint8_t{0xAA});
+  piece_a.assign(piece_a.size(), 'Y');
+  piece_b.assign(piece_b.size(), 'Z');
+  CHECK(std::string(link.client.output()) == wire);  // the queued bytes did not move
+  link.pump();
+  REQUIRE(types(link.server_events) == std::vector{Type::text, Type::binary, Type::text});
+  CHECK(link.server_events[0].data == "attacker-chosen? no");
+  CHECK(link.server_events[1].data == std::string("\x00\x01\x02\x03\xfe\xff", 6));
+  CHECK(link.server_events[2].data == "fragments");
+  // Changed data goes out as a new frame, under a new masking key.
+  REQUIRE(link.client.send_text(text));
+  link.pump();
+  REQUIRE(link.server_events.size() == 4);
+  CHECK(link.server_events[3].data == std::string(text.size(), 'X'));
+  const auto& frames = link.client_seen.frames;
+  REQUIRE(frames.size() == 5);
+  CHECK(frames[4].header.masking_key != frames[0].header.masking_key);  // a 1-in-2^32 collision otherwise
 }

@@ -292,6 +292,7 @@ TEST_CASE("HSS-2 HSS-3 make_reject_response: status, reason, headers and a one-l
   const auto [id, status_line] = GENERATE(table<error, std::string>({
       {error::bad_sec_key, "HTTP/1.1 400 Bad Request"},
       {error::origin_rejected, "HTTP/1.1 403 Forbidden"},
+      {error::host_rejected, "HTTP/1.1 421 Misdirected Request"},
       {error::unknown_resource, "HTTP/1.1 404 Not Found"},
       {error::bad_method, "HTTP/1.1 405 Method Not Allowed"},
       {error::no_upgrade, "HTTP/1.1 426 Upgrade Required"},

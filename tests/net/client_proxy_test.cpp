@@ -87,3 +87,46 @@ TEST_CASE("client: a proxy that is not there: the error names the proxy's addres
   REQUIRE(r.error());
   CHECK(r.error()->message == "cannot connect to 127.0.0.1:" + std::to_string(port) + ": Connection refused");
 }
+
+TEST_CASE("HSC-11 client: through a proxy each host name is a host of its own: the same name waits, another goes",
+          "[net]") {
+  // RFC 6455 §4.1 step 2: a client that cannot know the IP address (the
+  // proxy resolves the name) MUST treat each host name as a distinct remote
+  // host for the one-CONNECTING-at-a-time rule. 127.0.0.1 and localhost are
+  // the same address, which only the proxy learns.
+  ScriptedServer::Script script;
+  script.connections = 2;
+  script.delay_101 = 800ms;  // holds the first connection in CONNECTING
+  ScriptedServer peer(script);
+  TinyProxy proxy({peer.port()});
+  net::ClientOptions options;
+  options.proxy = proxy.url();
+  const std::string port = std::to_string(peer.port());
+  std::string second_host;
+  bool second_should_wait = false;
+  SECTION("the same name: the second connection waits for the first") {
+    second_host = "127.0.0.1";
+    second_should_wait = true;
+  }
+  SECTION("another name for the same address: the second connection goes at once") {
+    second_host = "localhost";
+    second_should_wait = false;
+  }
+  Recorder r1, r2;
+  Client first("ws://127.0.0.1:" + port + "/first", {}, options);
+  Client second("ws://" + second_host + ":" + port + "/second", {}, options);
+  r1.attach(first);
+  r2.attach(second);
+  first.connect();
+  REQUIRE(eventually([&] { return peer.accepted() == 1; }));  // through the proxy, held before its 101
+  second.connect();
+  REQUIRE(r1.wait_open());
+  REQUIRE(r2.wait_open(5s));
+  REQUIRE(peer.wait_done());
+  // While the first one's 101 was held back, did the proxy already knock
+  // for the second?
+  CHECK(peer.connection_pending_during_delay() == !second_should_wait);
+  REQUIRE(peer.requests().size() == 2);
+  CHECK_THAT(peer.requests()[1], Catch::StartsWith("GET /second "));
+  CHECK_THAT(peer.requests()[1], Catch::Contains("\r\nHost: " + second_host + ":" + port + "\r\n"));
+}

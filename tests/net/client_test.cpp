@@ -111,7 +111,8 @@ TEST_CASE("FR-8 client: a message over max_message_size fails the connection wit
   REQUIRE(r.error()->violation);
   // One frame: the frame limit (the same number) is what it breaks first.
   CHECK(r.error()->violation->id() == error::frame_too_big);
-  CHECK(r.closed()->code == 1009);
+  CHECK(r.closed()->code == 1006);  // §7.1.5: the client failed, it received no Close
+  CHECK(r.closed()->sentCode == std::optional<std::uint16_t>(1009));
   CHECK_FALSE(r.closed()->wasClean);
   CHECK(r.message_count() == 1);
 }

@@ -38,6 +38,11 @@ std::uint64_t closed(const net::ServerStats& s, std::uint16_t code) {
   return it == s.closed_by_code.end() ? 0 : it->second;
 }
 
+std::uint64_t sent(const net::ServerStats& s, std::uint16_t code) {
+  auto it = s.closes_sent_by_code.find(code);
+  return it == s.closes_sent_by_code.end() ? 0 : it->second;
+}
+
 }  // namespace
 
 TEST_CASE("CL-3 CL-4 close: the client closes, the server answers with the same code and closes TCP first",
@@ -166,7 +171,9 @@ TEST_CASE("HB-1 close: a peer that does not answer pings is failed with 1011 aft
   CHECK(close_code_of(end.frames.back().payload) == 1011);
   CHECK(end.took < 3s);
   REQUIRE(eventually([&] { return s.stats().open_connections == 0; }));
-  CHECK(closed(s.stats(), 1011) == 1);
+  CHECK(sent(s.stats(), 1011) == 1);
+  CHECK(closed(s.stats(), 1006) == 1);  // failed: no Close received (§7.1.5)
+  CHECK(closed(s.stats(), 1011) == 0);
 }
 
 TEST_CASE("CL-7 close: the client drops TCP without a Close: the server reports 1006 and sends nothing", "[net][server]") {
@@ -199,7 +206,11 @@ TEST_CASE("FR-8 close: a message over max_message_size is refused with 1009 and 
     auto e = c.wait_close(10s);
     REQUIRE(e);
     CHECK(e->code == 1009);
-    REQUIRE(eventually([&] { return closed(s.stats(), 1009) == 1; }));
+    REQUIRE(eventually([&] { return sent(s.stats(), 1009) == 1; }));
+    // The server failed the connection: whatever the client answered was not
+    // processed, so the server reports 1006 (§7.1.5, §7.1.7).
+    CHECK(closed(s.stats(), 1006) == 1);
+    CHECK(closed(s.stats(), 1009) == 0);
   }
   SECTION("small fragments adding up to more than a small limit") {
     auto options = test_options();
@@ -245,7 +256,8 @@ TEST_CASE("FR-1 MK-2 close: a bad frame fails the connection with 1002, logged a
   REQUIRE(eventually([&] { return s.stats().open_connections == 0; }));
   CHECK(log->contains(Poco::Message::PRIO_WARNING, "1002: "));
   CHECK(log->contains(Poco::Message::PRIO_INFORMATION, " open /ws from 127.0.0.1:"));
-  CHECK(log->contains(Poco::Message::PRIO_INFORMATION, " closed 1002"));
+  CHECK(log->contains(Poco::Message::PRIO_INFORMATION, " closed 1006 not clean (sent close 1002): 1002: "));
+  CHECK(sent(s.stats(), 1002) == 1);
   logger.setChannel(nullptr);
   logger.setLevel(Poco::Message::PRIO_INFORMATION);
 }

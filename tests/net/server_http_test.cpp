@@ -184,3 +184,75 @@ TEST_CASE("HSS-5 http: the 101 response carries the accept value of §4.2.2 for 
   REQUIRE(response->headers.find("Sec-WebSocket-Accept"));
   CHECK(*response->headers.find("Sec-WebSocket-Accept") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 }
+
+namespace {
+
+// The status of the answer to an upgrade request for /ws with this Host
+// header (none if `host` is empty), read over a real socket.
+int upgrade_status(std::uint16_t port, const std::string& host) {
+  RawClient c(port);
+  const std::string request = "GET /ws HTTP/1.1\r\n" + (host.empty() ? std::string() : "Host: " + host + "\r\n") +
+                              "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  if (!c.send(request)) return -1;
+  std::string in;
+  while (in.find("\r\n\r\n") == std::string::npos)
+    if (c.receive(in, 5s) != RawClient::Status::data) return -2;
+  auto response = handshake::parse_response(in.substr(0, in.find("\r\n\r\n") + 4));
+  return response.ok() ? response->status : -3;
+}
+
+}  // namespace
+
+TEST_CASE("HSS-11 http: with allowed_hosts a Host naming another server is 421, a listed name is upgraded",
+          "[net][server]") {
+  // RFC 6455 §4.2.1 item 2: the Host header names the server's authority.
+  // A page on evil.example whose name was rebound to 127.0.0.1 still sends
+  // "Host: evil.example"; RFC 9110 §15.5.20 answers it 421.
+  auto options = test_options();
+  options.allowed_hosts = {"LocalHost", "127.0.0.1", "[::1]"};
+  RunningServer s(options);
+  const std::string port = std::to_string(s.port());
+  CHECK(upgrade_status(s.port(), "localhost:" + port) == 101);  // case-insensitive, with the port
+  CHECK(upgrade_status(s.port(), "127.0.0.1") == 101);           // and without it
+  CHECK(upgrade_status(s.port(), "[::1]:" + port) == 101);
+  CHECK(upgrade_status(s.port(), "evil.example:" + port) == 421);
+  CHECK(upgrade_status(s.port(), "localhost.evil.example") == 421);
+  CHECK(upgrade_status(s.port(), "") == 400);  // no Host at all (RFC 9112 §3.2)
+
+  // The refusal names the rule; pages are refused as well.
+  const auto r = http_exchange(s.port(), "GET /healthz HTTP/1.1\r\nHost: evil.example\r\n\r\n");
+  CHECK(r.status == 421);
+  CHECK(r.head.starts_with("HTTP/1.1 421 Misdirected Request\r\n"));
+  CHECK(r.body.find("Host \"evil.example\"") != std::string::npos);
+  CHECK(r.body.find("RFC 6455 §4.2.1") != std::string::npos);
+  CHECK(http_exchange(s.port(), "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\n\r\n").status == 200);
+
+  const auto stats = s.stats();
+  CHECK(stats.rejected_by_status.at(421) == 3);
+  CHECK(stats.rejected_by_status.at(400) == 1);
+  CHECK(stats.total_upgraded == 3);
+}
+
+TEST_CASE("HSS-11 http: without allowed_hosts any Host is accepted, as before", "[net][server]") {
+  RunningServer s;
+  CHECK(upgrade_status(s.port(), "evil.example:1234") == 101);
+  CHECK(http_exchange(s.port(), "GET /healthz HTTP/1.1\r\nHost: evil.example\r\n\r\n").status == 200);
+}
+
+TEST_CASE("HSS-11 host_allowed: names case-insensitive, ports optional or exact, IPv6 literals", "[net]") {
+  const std::vector<std::string> allowed = {"example.com", "chat.example.com:8443", "[::1]", "api.example.com:80"};
+  CHECK(net::host_allowed("example.com", allowed, false));
+  CHECK(net::host_allowed("EXAMPLE.COM:8080", allowed, false));  // no port listed: any port
+  CHECK(net::host_allowed("chat.example.com:8443", allowed, true));
+  CHECK_FALSE(net::host_allowed("chat.example.com:8444", allowed, true));
+  CHECK_FALSE(net::host_allowed("chat.example.com", allowed, true));  // 443 is not 8443
+  CHECK(net::host_allowed("api.example.com", allowed, false));         // 80 is ws://'s default (§4.1)
+  CHECK_FALSE(net::host_allowed("api.example.com", allowed, true));    // but not wss://'s
+  CHECK(net::host_allowed("[::1]:9000", allowed, false));
+  CHECK_FALSE(net::host_allowed("[::2]", allowed, false));
+  CHECK_FALSE(net::host_allowed("example.com.evil.example", allowed, false));
+  CHECK_FALSE(net::host_allowed("evil.example", allowed, false));
+  CHECK_FALSE(net::host_allowed("", allowed, false));
+  CHECK(net::host_allowed("anything.at.all", {}, false));  // empty list: any Host
+}

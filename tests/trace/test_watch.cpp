@@ -97,6 +97,9 @@ TEST_CASE("watch: transitions, handshakes and closes are one line each", "[trace
         "conn 3: CONNECTING → OPEN (handshake accepted)\n");
   CHECK(app::render_event(trace::ConnectionClose{.conn = 3, .code = 1000, .was_clean = true}) ==
         "conn 3: TCP connection closed, code 1000, clean\n");
+  // §7.1.5: a failed connection reports 1006; the code it sent is shown apart.
+  CHECK(app::render_event(trace::ConnectionClose{.conn = 5, .code = 1006, .reason = "1002: bad", .sent_code = 1002}) ==
+        "conn 5: TCP connection closed, code 1006 \"1002: bad\", not clean (sent close 1002)\n");
   const auto request = trace::make_handshake(
       4, 0, connection::Direction::received,
       "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -149,11 +152,11 @@ TEST_CASE("watch: no server yet: says so once, retries, and stops when told", "[
   std::atomic<int> polls{0};
   app::WatchOptions options;
   options.url = "ws://127.0.0.1:1/trace/ws";
-  options.retry = 100ms;
+  options.retry = {.first = 100ms, .cap = 200ms};
   options.stop = [&] { return ++polls > 30; };
   CHECK(app::watch_trace(options, out) == 0);
   const std::string text = out.str();
   CHECK(contains(text, "watch: cannot connect to ws://127.0.0.1:1/trace/ws"));
-  CHECK(contains(text, "retrying every 100 ms"));
+  CHECK(contains(text, "retrying after a random delay of up to 100 ms, then longer ones (RFC 6455 §7.2.3"));
   CHECK(text.find("watch: cannot connect") == text.rfind("watch: cannot connect"));  // said once
 }

@@ -75,6 +75,8 @@ TEST_CASE("every trace event kind survives a JSON round trip", "[trace]") {
       Transition{.conn = 1, .time = 10, .from = ReadyState::OPEN, .to = ReadyState::CLOSING,
                  .cause = "received close 1000"},
       ConnectionClose{.conn = 1, .time = 11, .code = 1006, .reason = "gone", .was_clean = false},
+      ConnectionClose{.conn = 2, .time = 12, .code = 1006, .reason = "1002: RSV1 set (RFC 6455 §5.2)",
+                      .was_clean = false, .sent_code = 1002},
       Dropped{.time = 12, .count = 3, .total = 30},
   };
   for (const auto& e : events) {
@@ -93,6 +95,19 @@ TEST_CASE("a frame event carries the fields docs/trace-format.md names", "[trace
   Frame plain{.length_form = "7-bit"};
   CHECK_THAT(to_json(plain), Catch::Contains(R"("masking_key":null)"));
   CHECK_FALSE(std::get<Frame>(round_trip(plain)).masking_key.has_value());
+}
+
+TEST_CASE("CL-17 a close event carries the code reported and, apart, the code sent", "[trace]") {
+  // RFC 6455 §7.1.5: the code reported is the received Close's (1006 after
+  // a failure); sent_code is the Close the endpoint sent, absent if none.
+  const ConnectionClose failed{.conn = 2, .time = 7, .code = 1006, .reason = "1002: RSV1 set (RFC 6455 §5.2)",
+                               .was_clean = false, .sent_code = 1002};
+  CHECK_THAT(to_json(failed), Catch::Contains(R"("code":1006,)") && Catch::Contains(R"("sent_code":1002)"));
+  CHECK(std::get<Event>(from_json(to_json_reference(failed))) == Event(failed));
+  const ConnectionClose dropped{.conn = 3, .time = 8, .code = 1006, .reason = "gone"};
+  CHECK_THAT(to_json(dropped), !Catch::Contains("sent_code"));
+  CHECK_FALSE(std::get<ConnectionClose>(round_trip(dropped)).sent_code.has_value());
+  CHECK(std::get<ConnectionClose>(round_trip(failed)).sent_code == std::optional<std::uint16_t>(1002));
 }
 
 TEST_CASE("a bad trace line is refused with the field and the reason", "[trace]") {
@@ -270,7 +285,9 @@ TEST_CASE("the fast JSON writer says what the POCO reference says, for every eve
                   .accept = (rng() & 1) ? std::optional<Accept>(Accept{text(), text(), text(), text()}) : std::nullopt},
         Transition{.conn = rng(), .time = static_cast<Micros>(rng()), .from = ReadyState::CLOSING, .to = ReadyState::CLOSED, .cause = text()},
         ConnectionClose{.conn = 3, .time = 4, .code = static_cast<std::uint16_t>(rng()), .reason = text(),
-                        .was_clean = (rng() & 1) != 0},
+                        .was_clean = (rng() & 1) != 0,
+                        .sent_code = (rng() & 1) ? std::optional<std::uint16_t>(static_cast<std::uint16_t>(rng()))
+                                                 : std::nullopt},
         Dropped{.time = static_cast<Micros>(rng()), .count = rng(), .total = std::uint64_t{rng()} << 32},
     };
     Frame f = sample_frame();

@@ -71,7 +71,10 @@ std::string describe(const trace::Event& e) {
   }
   if (const auto* t = std::get_if<trace::Transition>(&e))
     out << " " << connection::to_string(t->from) << "->" << connection::to_string(t->to);
-  if (const auto* c = std::get_if<trace::ConnectionClose>(&e)) out << " " << c->code << (c->was_clean ? " clean" : "");
+  if (const auto* c = std::get_if<trace::ConnectionClose>(&e)) {
+    out << " " << c->code << (c->was_clean ? " clean" : "");
+    if (c->sent_code && *c->sent_code != c->code) out << " sent " << *c->sent_code;
+  }
   return out.str();
 }
 
@@ -171,7 +174,10 @@ TEST_CASE("a rejected frame and a rejected handshake are traced with the rule th
   const auto& answer = std::get<trace::Frame>(events[4]);
   CHECK(answer.direction == Direction::sent);
   CHECK(answer.close_code == 1002);
-  CHECK(described.back() == "close 1002");
+  // §7.1.5 (CL-17): the server failed, so it processed no Close: 1006; the
+  // close event keeps the code it sent.
+  CHECK(described.back() == "close 1006 sent 1002");
+  CHECK(std::get<trace::ConnectionClose>(events.back()).sent_code == std::optional<std::uint16_t>(1002));
 
   // No "Upgrade: websocket" at a WebSocket resource: 426 at the front door.
   auto http = http_exchange(s.port(), http_get("/ws"));

@@ -221,8 +221,13 @@ void draw_transition_log(const ConnectionView& v) {
     ImGui::TableNextColumn();
     ImGui::TextDisabled("TCP closed");
     ImGui::TableNextColumn();
-    ImGui::Text("code %u%s%s, %s", v.closed->code, v.closed->reason.empty() ? "" : " ",
-                v.closed->reason.c_str(), v.closed->was_clean ? "clean (§7.1.4)" : "not clean");
+    // The code reported (§7.1.5: the Close received; 1006 if none, as after
+    // a failure) and, when it differs, the code of the Close this end sent.
+    const std::string sent = v.closed->sent_code && *v.closed->sent_code != v.closed->code
+                                 ? " (sent close " + std::to_string(*v.closed->sent_code) + ")"
+                                 : "";
+    ImGui::Text("code %u%s%s, %s%s", v.closed->code, v.closed->reason.empty() ? "" : " ",
+                v.closed->reason.c_str(), v.closed->was_clean ? "clean (§7.1.4)" : "not clean", sent.c_str());
   }
   ImGui::EndTable();
 }

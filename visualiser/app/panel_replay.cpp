@@ -39,7 +39,8 @@ std::string summary(const trace::Event& event) {
           return std::string(to_string(e.from)) + " → " + std::string(to_string(e.to)) + " (" + e.cause + ")";
         } else if constexpr (std::is_same_v<T, trace::ConnectionClose>) {
           return "closed " + std::to_string(e.code) + (e.reason.empty() ? "" : " " + e.reason) +
-                 (e.was_clean ? ", clean" : ", not clean");
+                 (e.was_clean ? ", clean" : ", not clean") +
+                 (e.sent_code && *e.sent_code != e.code ? " (sent close " + std::to_string(*e.sent_code) + ")" : "");
         } else {
           return "the source dropped " + std::to_string(e.count) + " events";
         }

@@ -69,7 +69,8 @@ TEST_CASE("client 2.5 ping with a 126-byte payload FR-4 fails 1002 without a pon
   CHECK(c.server.next(3s).what == HostileServer::Got::closed);
   REQUIRE(c.client.events.wait_close(3s));
   CHECK(reported_violation(c.client).id() == error::bad_control_size);
-  CHECK(c.client.events.closed()->code == 1002);
+  CHECK(c.client.events.closed()->code == 1006);  // §7.1.5: it failed, no Close was received
+  CHECK(c.client.events.closed()->sentCode == std::optional<std::uint16_t>(1002));
 }
 
 TEST_CASE("client 2.6 ping with 125 bytes in octet-wise chops HB-1 is answered with the same payload",

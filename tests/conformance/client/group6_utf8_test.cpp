@@ -248,7 +248,8 @@ void fail_fast(bool fragments, std::string part2, std::string part3) {
   CHECK(c.server.next(3s).what == HostileServer::Got::closed);
   REQUIRE(c.client.events.wait_close(3s));
   CHECK(reported_violation(c.client).id() == error::bad_utf8);
-  CHECK(c.client.events.closed()->code == 1007);
+  CHECK(c.client.events.closed()->code == 1006);  // §7.1.5: it failed, no Close was received
+  CHECK(c.client.events.closed()->sentCode == std::optional<std::uint16_t>(1007));
   CHECK(c.client.events.message_count() == 0);
 }
 

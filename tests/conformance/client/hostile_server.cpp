@@ -467,7 +467,10 @@ void ClientCase::expect_failure(std::uint16_t code, error rule) {
   CHECK(error_event->message.find("RFC 6455") != std::string::npos);
   const auto closed = client.events.closed();
   REQUIRE(closed);
-  CHECK(closed->code == code);
+  // §7.1.5 (CL-17): having failed, the client processes no Close, so it
+  // reports 1006, as a browser does; the code it sent is sentCode.
+  CHECK(closed->code == 1006);
+  CHECK(closed->sentCode == std::optional<std::uint16_t>(code));
   CHECK_FALSE(closed->wasClean);
   CHECK(client.events.message_count() == messages_before);  // nothing delivered after the bad frame
   CHECK(client.ws.readyState() == net::Client::CLOSED);

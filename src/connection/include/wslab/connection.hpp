@@ -97,13 +97,24 @@ struct Event {
     ping,     // a ping arrived (the pong has already been queued)
     pong,     // a pong arrived; `rtt` is set if it answered our ping
     error,    // a rule was broken; `violation` says which (the close follows)
-    close,    // the connection is CLOSED: `code`, `reason`, `was_clean`
+    close,    // the connection is CLOSED: `code`, `reason`, `was_clean`, `sent_code`
   };
   Type type = Type::open;
   std::string data{};
+  // close: "The WebSocket Connection Close Code" (§7.1.5), what a browser's
+  // CloseEvent reports: the code of the first Close frame RECEIVED, 1005 if
+  // it had none, 1006 if none was received. A connection we failed (§7.1.7)
+  // processes no answering Close, so it reports 1006 (the code we sent is
+  // in `sent_code`).
   std::uint16_t code = 0;
+  // close: "The WebSocket Connection Close Reason" (§7.1.6): the reason of
+  // that received Close ("" if it had none); with no Close received, what
+  // went wrong (for a failure, the rule broken: "1002: ... (RFC 6455 §5.2)").
   std::string reason{};
-  bool was_clean = false;
+  bool was_clean = false;  // close: the closing handshake completed (§7.1.4)
+  // close: the code in the Close frame we sent (1005 if it had no code);
+  // nullopt if we sent none.
+  std::optional<std::uint16_t> sent_code{};
   std::optional<Duration> rtt{};
   std::optional<Violation> violation{};
   std::optional<handshake::UpgradeRequest> request{};

@@ -53,6 +53,7 @@ enum class error : std::uint16_t {
   bad_subprotocol_header,  // empty, malformed or repeated subprotocol token -> 400
   bad_extension_header,    // Sec-WebSocket-Extensions breaks the §9.1 ABNF -> 400
   origin_rejected,         // Origin not allowed by the server's policy -> 403
+  host_rejected,           // Host names an authority the server does not serve -> 421
   unknown_resource,        // no WebSocket service at this resource name -> 404
   server_busy,             // connection limit reached -> 503
 

@@ -132,9 +132,13 @@ struct Transition {
 struct ConnectionClose {
   std::uint64_t conn = 0;
   Micros time = 0;
-  std::uint16_t code = 1006;  // the close code as reported to the application
-  std::string reason{};
+  // The close code as reported to the application (RFC 6455 §7.1.5): that
+  // of the first Close received, 1005 if it had none, 1006 if none was
+  // received (a connection the endpoint failed included).
+  std::uint16_t code = 1006;
+  std::string reason{};  // §7.1.6: the received Close's reason; else what went wrong
   bool was_clean = false;
+  std::optional<std::uint16_t> sent_code{};  // the code of the Close this endpoint sent, if it sent one
   friend bool operator==(const ConnectionClose&, const ConnectionClose&) = default;
 };
 

@@ -86,11 +86,22 @@ struct ErrorEvent {
   std::optional<Violation> violation{};  // when a rule of RFC 6455 was broken
 };
 
-// The connection is CLOSED (onclose), always the last event.
+// The connection is CLOSED (onclose), always the last event. As in the
+// WHATWG CloseEvent, `code` is the code the SERVER sent (RFC 6455 §7.1.5):
+// that of the first Close frame received, 1005 if it had no code, 1006 if
+// none was received. So when the client fails the connection (§7.1.7: a
+// frame that breaks a rule, say) it reports 1006, not clean, even though it
+// sent a Close 1002: it processes nothing after failing, not even the
+// server's answer. `sentCode` keeps the code the client sent.
 struct CloseEvent {
   std::uint16_t code = close::abnormal_closure;  // 1006: no Close frame was received
-  std::string reason;  // the peer's reason; for 1006, what went wrong
+  // The server's reason (§7.1.6); with no Close received, what went wrong
+  // (for a failure, the rule broken, e.g. "1002: ... (RFC 6455 §5.2)").
+  std::string reason;
   bool wasClean = false;  // the closing handshake completed (RFC 6455 §7.1.4)
+  // Not in the WHATWG interface: the code of the Close frame the client
+  // sent (1005 if it had no code); nullopt if it sent none.
+  std::optional<std::uint16_t> sentCode{};
 };
 
 // A pong arrived (onpong). Not part of the WHATWG interface (browsers answer

@@ -14,6 +14,7 @@
 //   .../ws, no Upgrade    426 Upgrade Required
 //   other .../ws          404        other paths   404 (405 if not GET)
 //   Origin not allowed    403        too many WebSocket connections   503
+//   Host not one of allowed_hosts    421 (any path)
 //
 // Plain HTTP responses close the connection ("Connection: close").
 #pragma once
@@ -79,6 +80,20 @@ struct ServerOptions {
   // is answered 403.
   std::vector<std::string> allowed_origins{};
 
+  // The names the server answers to (RFC 6455 §4.2.1 item 2: the Host
+  // header names the server's authority), e.g. "localhost", "127.0.0.1",
+  // "[::1]", "chat.example.com:8443". Empty: any Host (only its presence is
+  // checked, on WebSocket requests). Otherwise every request, pages included,
+  // whose Host names another authority is answered 421 Misdirected Request
+  // (RFC 9110 §15.5.20: "a target URI that does not match an origin for
+  // which the server has been configured"; a missing or malformed Host is
+  // 400, RFC 9112 §3.2). Names compare case-insensitively; an entry without
+  // a port matches the Host with any port or none, one with a port matches
+  // that port (or none if it is the scheme's default, 80 or 443). This is
+  // the check that stops DNS rebinding: a page from evil.example whose name
+  // now resolves to 127.0.0.1 still sends "Host: evil.example".
+  std::vector<std::string> allowed_hosts{};
+
   // The trace (docs/trace-format.md): every handshake, frame and readyState
   // transition of every connection, as JSON events, streamed to each
   // /trace/ws client (the visualiser) and/or written to trace_file (JSON
@@ -105,7 +120,17 @@ struct ServerStats {
   std::uint64_t total_accepted = 0;       // TCP connections accepted since start
   std::uint64_t total_upgraded = 0;       // WebSocket handshakes completed
   std::map<int, std::uint64_t> rejected_by_status{};  // HTTP error responses: 400, 403, 404, ...
-  std::map<std::uint16_t, std::uint64_t> closed_by_code{};  // WebSocket closes, as reported: 1000, 1006, ...
+  // WebSocket connections closed, by the close code the server reports for
+  // each (RFC 6455 §7.1.5, as a browser's CloseEvent would): the code of
+  // the client's Close (1005 if it had none); 1006 if no Close was received,
+  // which includes every connection the server failed (§7.1.7: it sends
+  // its Close, e.g. 1002, then processes nothing, the answer included).
+  std::map<std::uint16_t, std::uint64_t> closed_by_code{};
+  // The same connections by the code of the Close the server SENT (1002,
+  // 1007, 1009, 1011 when it failed one; the echo of the client's code; 1001
+  // at shutdown; 1005 for an empty Close); those it sent none on are not
+  // counted.
+  std::map<std::uint16_t, std::uint64_t> closes_sent_by_code{};
   // The most output ever queued for one connection (bytes its peer had not
   // taken yet): with back-pressure, about output_high_water + one read's worth.
   std::size_t max_buffered_output = 0;
@@ -148,6 +173,11 @@ class Server {
   class Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Does a Host header value name one of `allowed` (see ServerOptions::
+// allowed_hosts)? `secure`: the server speaks wss:// (default port 443,
+// else 80). An empty `allowed` allows every Host.
+bool host_allowed(std::string_view host, const std::vector<std::string>& allowed, bool secure);
 
 // The demo page served at "/": a text box, a log of echoes, the readyState
 // and the close code, talking to /ws on the same host (ws:// or wss://).
