@@ -54,7 +54,7 @@ int run_serve(const Args& args, const Options& options) {
   options.only("serve", {"host", "port", "tls-cert", "tls-key", "tls-self-signed", "max-message", "max-frame",
                          "max-connections", "max-header-bytes", "handshake-timeout", "close-timeout",
                          "ping-interval", "pong-timeout", "origin", "log-level", "trace-file", "no-trace",
-                         "trace-preview", "trace-viewer-buffer"});
+                         "trace-preview", "trace-viewer-buffer", "no-deflate"});
   if (args.size() != 1) throw UsageError("`wslab serve` takes no arguments, only options (see `wslab help serve`)");
   setup_logging(options.get("log-level", "information"));
 
@@ -72,6 +72,7 @@ int run_serve(const Args& args, const Options& options) {
   so.ping_interval = parse_duration("ping-interval", options.get("ping-interval", "30s"));
   so.pong_timeout = parse_duration("pong-timeout", options.get("pong-timeout", "30s"));
   so.allowed_origins = options.all("origin");
+  if (options.has("no-deflate")) so.permessage_deflate.reset();  // RFC 7692: on by default
   so.trace_endpoint = !options.has("no-trace");
   so.trace_file = options.get("trace-file", "");
   if (options.has("trace-preview"))
@@ -143,6 +144,7 @@ net::ClientOptions client_options(const Options& options) {
   if (options.has("ca-file")) co.tls.ca_file = options.get("ca-file");
   if (options.has("proxy")) co.proxy = options.get("proxy");
   co.handshake_timeout = parse_duration("timeout", options.get("timeout", "10s"));
+  if (options.has("no-deflate")) co.permessage_deflate.reset();  // RFC 7692: offered by default
   return co;
 }
 
@@ -163,8 +165,8 @@ std::string show_close(const net::CloseEvent& e) {
   return out;
 }
 
-const std::set<std::string> kClientOptions = {"subprotocol", "origin", "timeout", "insecure", "ca-file",
-                                              "proxy",       "log-level"};
+const std::set<std::string> kClientOptions = {"subprotocol", "origin", "timeout",   "insecure",
+                                              "ca-file",     "proxy",  "log-level", "no-deflate"};
 
 }  // namespace
 
