@@ -346,25 +346,36 @@ class Client::Session final : public EventLoop::Handler, public std::enable_shar
     }).detach();
   }
 
+  // True while this session's callbacks run (on the loop thread). send(),
+  // ping() and close() called from a callback act at once instead of being
+  // posted, as a browser queues data in send() itself: an echo sent from
+  // onmessage goes out before a Close or a failure that arrived behind the
+  // message (RFC 6455 §7.1.7: frames before a bad one are processed; §5.5.1:
+  // messages before a Close are answered first). Any thread may ask.
+  bool in_callback() const { return loop_thread_.load() == std::this_thread::get_id() && dispatching_; }
+
   // The Connection knows the time only from what it is given: tick() first,
   // so that a ping's RTT and a close timeout start now, not at the last read.
+  // Not from a callback: the Connection is handing out events, and tick()
+  // would apply a pending Close or failure before this message; the
+  // dispatch under way writes the output afterwards.
   void send_message(const std::string& data, bool binary) {
     if (phase_ != Phase::websocket) return;
-    conn_->tick(loop_.now());
+    if (!dispatching_) conn_->tick(loop_.now());
     if (conn_->ready_state() == ReadyState::OPEN) {
       const bool queued = binary ? conn_->send_binary(std::string_view(data)) : conn_->send_text(data);
       // Sent data now counts as the Connection's output; data refused after
       // our Close stays counted, as the WHATWG API counts it.
       if (queued) posted_bytes -= data.size();
     }
-    process();
+    after_call();
   }
 
   void send_ping(const std::string& payload) {
     if (phase_ != Phase::websocket) return;
-    conn_->tick(loop_.now());
+    if (!dispatching_) conn_->tick(loop_.now());
     if (conn_->ready_state() == ReadyState::OPEN) conn_->send_ping(payload);
-    process();
+    after_call();
   }
 
   void close(std::uint16_t code, const std::string& reason) {
@@ -373,7 +384,7 @@ class Client::Session final : public EventLoop::Handler, public std::enable_shar
       fail_before_open("closed by the application before the connection was established", std::nullopt);
       return;
     }
-    conn_->tick(loop_.now());
+    if (!dispatching_) conn_->tick(loop_.now());
     if (conn_->ready_state() == ReadyState::CONNECTING) {
       // WHATWG: close() while CONNECTING fails the connection: error, then
       // close (the Connection reports the close).
@@ -381,7 +392,16 @@ class Client::Session final : public EventLoop::Handler, public std::enable_shar
       if (phase_ == Phase::closed) return;
     }
     conn_->close(code, reason);
-    process();
+    after_call();
+  }
+
+  // After send(), ping() or close(): from a callback, only what the caller
+  // reads at once (readyState, bufferedAmount); the dispatch under way does
+  // the rest. Otherwise a full step.
+  void after_call() {
+    if (!dispatching_) return process();
+    state.store(conn_->ready_state());
+    buffered_on_loop.store(conn_->buffered_amount() + (transport_ ? transport_->queued() : 0));
   }
 
   // ~Client, on the loop thread: an OPEN connection gets a Close 1001, then
@@ -741,6 +761,12 @@ class Client::Session final : public EventLoop::Handler, public std::enable_shar
   }
 
   void dispatch_events() {
+    struct Dispatching {  // in_callback() until we return, however we return
+      bool& flag;
+      bool was;
+      explicit Dispatching(bool& f) : flag(f), was(f) { flag = true; }
+      ~Dispatching() { flag = was; }
+    } dispatching(dispatching_);
     while (conn_ && conn_->has_event()) {
       connection::Event e = conn_->next_event();
       switch (e.type) {
@@ -949,6 +975,7 @@ class Client::Session final : public EventLoop::Handler, public std::enable_shar
   std::string transport_failure_;  // why the transport broke, if it did
   std::optional<TimePoint> close_deadline_;
   bool shutdown_started_ = false;
+  bool dispatching_ = false;  // see in_callback()
 
   std::optional<EventLoop::TimerId> timer_;
   TimePoint timer_when_{};
@@ -1085,12 +1112,15 @@ void Client::send(std::string_view text) {
   if (!is_utf8(text)) throw std::invalid_argument("send(): text is not valid UTF-8 (RFC 6455 §5.6)");
   if (readyState() == ReadyState::CONNECTING) throw InvalidStateError("send() while CONNECTING");
   session_->posted_bytes += text.size();
+  if (session_->in_callback()) return session_->send_message(std::string(text), false);
   loop().post([session = session_, data = std::string(text)] { session->send_message(data, false); });
 }
 
 void Client::send(std::span<const std::uint8_t> data) {
   if (readyState() == ReadyState::CONNECTING) throw InvalidStateError("send() while CONNECTING");
   session_->posted_bytes += data.size();
+  if (session_->in_callback())
+    return session_->send_message(std::string(reinterpret_cast<const char*>(data.data()), data.size()), true);
   loop().post([session = session_, bytes = std::string(reinterpret_cast<const char*>(data.data()), data.size())] {
     session->send_message(bytes, true);
   });
@@ -1102,6 +1132,7 @@ void Client::ping(std::string_view payload) {
                                 " bytes > 125 (RFC 6455 §5.5)");
   }
   if (readyState() == ReadyState::CONNECTING) throw InvalidStateError("ping() while CONNECTING");
+  if (session_->in_callback()) return session_->send_ping(std::string(payload));
   loop().post([session = session_, data = std::string(payload)] { session->send_ping(data); });
 }
 
@@ -1114,6 +1145,7 @@ void Client::close(std::uint16_t code, std::string_view reason) {
     throw SyntaxError("close(): reason of " + std::to_string(reason.size()) + " bytes > 123 (RFC 6455 §5.5)");
   }
   if (!is_utf8(reason)) throw SyntaxError("close(): reason is not valid UTF-8 (RFC 6455 §5.5.1)");
+  if (session_->in_callback()) return session_->close(code, std::string(reason));
   loop().post([session = session_, code, why = std::string(reason)] { session->close(code, why); });
 }
 
