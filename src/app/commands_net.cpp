@@ -54,7 +54,7 @@ int run_serve(const Args& args, const Options& options) {
   options.only("serve", {"host", "port", "tls-cert", "tls-key", "tls-self-signed", "max-message", "max-frame",
                          "max-connections", "max-header-bytes", "handshake-timeout", "close-timeout",
                          "ping-interval", "pong-timeout", "origin", "host-name", "log-level", "trace-file", "no-trace",
-                         "trace-preview", "trace-viewer-buffer"});
+                         "trace-preview", "trace-viewer-buffer", "no-deflate"});
   if (args.size() != 1) throw UsageError("`wslab serve` takes no arguments, only options (see `wslab help serve`)");
   setup_logging(options.get("log-level", "information"));
 
@@ -79,6 +79,7 @@ int run_serve(const Args& args, const Options& options) {
     so.trace_preview = parse_number("trace-preview", options.get("trace-preview"), 0, 1u << 20);
   if (options.has("trace-viewer-buffer"))
     so.trace_viewer_buffer = parse_size("trace-viewer-buffer", options.get("trace-viewer-buffer"));
+  if (options.has("no-deflate")) so.permessage_deflate.reset();  // RFC 7692: on by default
 
   const bool self_signed = options.has("tls-self-signed");
   if (self_signed && (options.has("tls-cert") || options.has("tls-key")))
@@ -144,6 +145,7 @@ net::ClientOptions client_options(const Options& options) {
   if (options.has("ca-file")) co.tls.ca_file = options.get("ca-file");
   if (options.has("proxy")) co.proxy = options.get("proxy");
   co.handshake_timeout = parse_duration("timeout", options.get("timeout", "10s"));
+  if (options.has("no-deflate")) co.permessage_deflate.reset();  // RFC 7692: offered by default
   return co;
 }
 
@@ -167,8 +169,8 @@ std::string show_close(const net::CloseEvent& e) {
   return out;
 }
 
-const std::set<std::string> kClientOptions = {"subprotocol", "origin", "timeout", "insecure", "ca-file",
-                                              "proxy",       "log-level"};
+const std::set<std::string> kClientOptions = {"subprotocol", "origin", "timeout",   "insecure",
+                                              "ca-file",     "proxy",  "log-level", "no-deflate"};
 
 }  // namespace
 

@@ -62,6 +62,8 @@ handshakes (up to --close-timeout), exit 0.
   --host-name NAME          answer only requests whose Host is NAME or
                             NAME:PORT (repeatable); others get 421 (RFC 6455
                             §4.2.1, against DNS rebinding). Default: any Host
+  --no-deflate              do not accept permessage-deflate (RFC 7692): every
+                            message goes uncompressed
   --log-level LEVEL         error, warning, information, debug (information)
 
 The trace (docs/trace-format.md): every handshake, frame and readyState
@@ -90,6 +92,8 @@ send: sends MESSAGE, prints the first reply, closes with 1000.
   --insecure                wss://: do not verify the certificate (unsafe)
   --ca-file FILE            wss://: trust this PEM bundle instead of the system's
   --proxy URL               HTTP proxy (CONNECT); default: $http_proxy / $https_proxy
+  --no-deflate              do not offer permessage-deflate (RFC 7692): every
+                            message goes uncompressed
   --trace-file FILE         (connect) record this side's trace to FILE (JSON Lines,
                             docs/trace-format.md; replay with wslab-viz --replay)
 )";
@@ -189,7 +193,7 @@ class Wslab : public Poco::Util::Application {
         {"trace-preview", "N", false},     {"trace-viewer-buffer", "SIZE", false},
         {"url", "URL", false},             {"pause", "DUR", false},
         {"once", nullptr, false},          {"count", "N", false},
-        {"answers", nullptr, false},
+        {"answers", nullptr, false},       {"no-deflate", nullptr, false},
     };
     for (const auto& d : defs) {
       Poco::Util::Option o(d.name, "");

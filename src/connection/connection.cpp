@@ -67,7 +67,10 @@ Connection::Connection(Options options, TimePoint now, Observer* observer)
       parser_(framing::ParserOptions{options_.role, 0, options_.max_frame_size}),
       assembler_(framing::AssemblerOptions{options_.max_message_size}),
       keepalive_(options_.heartbeat, now),
-      closer_(options_.role, options_.close_timeout) {}
+      closer_(options_.role, options_.close_timeout) {
+  if (options_.permessage_deflate) deflate_negotiator_.emplace(*options_.permessage_deflate);
+  to_assembler_ = [this](std::span<const std::uint8_t> piece) { return assembler_.on_payload(piece); };
+}
 
 // --- State ------------------------------------------------------------------
 
@@ -130,7 +133,16 @@ MaybeViolation Connection::connect(const uri::Uri& target, TimePoint now) {
     throw std::logic_error("Connection::connect: already connecting");
   now_ = now;
   handshake_deadline_ = now + options_.handshake_timeout;
-  auto request = handshake::make_client_request(target, options_.client);
+  handshake::ClientOptions client = options_.client;
+  if (deflate_negotiator_) {
+    // Chapter 7: permessage-deflate is offered by its negotiator (RFC 7692 §5).
+    for (const handshake::Extension& e : client.extensions)
+      if (e.name == deflate_negotiator_->name())
+        throw std::invalid_argument("Connection::connect: Options::client.extensions offers permessage-deflate "
+                                    "and Options::permessage_deflate is set: use one");
+    for (auto& offer : deflate_negotiator_->client_offers()) client.extensions.push_back(std::move(offer));
+  }
+  auto request = handshake::make_client_request(target, client);
   if (!request) {
     failure_ = request.violation();
     emit(Event{.type = Event::Type::error, .violation = request.violation()});
@@ -199,8 +211,14 @@ void Connection::receive_handshake(std::span<std::uint8_t> bytes, TimePoint now)
   if (!response) return handshake_failed(response.violation());
   auto agreement = handshake::validate_response(*response, *client_request_);
   if (!agreement) return handshake_failed(agreement.violation());
+  // Chapter 7: the negotiator checks the server's answer to its offer
+  // (RFC 7692 §7.1); a response it cannot accept fails the connection.
+  for (const handshake::Extension& e : agreement->extensions)
+    if (deflate_negotiator_ && e.name == deflate_negotiator_->name())
+      if (auto v = deflate_negotiator_->client_accept(e)) return handshake_failed(*v);
   protocol_ = agreement->subprotocol.value_or("");
   extensions_ = handshake::format_extensions(agreement->extensions);
+  start_extensions();
   open(now, "handshake accepted: 101");
   receive_frames(rest, now);
 }
@@ -215,20 +233,48 @@ void Connection::accept(const handshake::AcceptOptions& options, TimePoint now) 
                                   "\" was not offered by the client (RFC 6455 §4.2.2)");
   }
   now_ = now;
+  handshake::AcceptOptions accepted = options;
+  if (deflate_negotiator_) {
+    // Chapter 7: answer the client's permessage-deflate offers, if one is
+    // acceptable (RFC 7692 §5, §7.1); otherwise the connection goes on
+    // without compression.
+    for (const handshake::Extension& e : options.extensions)
+      if (e.name == deflate_negotiator_->name())
+        throw std::invalid_argument("Connection::accept: the extensions name permessage-deflate, which "
+                                    "Options::permessage_deflate negotiates");
+    std::vector<handshake::Extension> offers;
+    for (const handshake::Extension& e : upgrade_request_->extensions)
+      if (e.name == deflate_negotiator_->name()) offers.push_back(e);
+    if (!offers.empty())
+      if (auto response = deflate_negotiator_->server_accept(offers)) accepted.extensions.push_back(*response);
+  }
   const std::size_t start = out_.size();
-  out_ += handshake::make_accept_response(*upgrade_request_, options);
+  out_ += handshake::make_accept_response(*upgrade_request_, accepted);
   if (observer_)
     observer_->on_handshake(
         HandshakeRecord{Direction::sent, now, std::string_view(out_).substr(start)});
-  protocol_ = options.subprotocol.value_or("");
-  extensions_ = handshake::format_extensions(options.extensions);
+  protocol_ = accepted.subprotocol.value_or("");
+  extensions_ = handshake::format_extensions(accepted.extensions);
   upgrade_request_.reset();
+  start_extensions();
   open(now, "handshake accepted: 101");
   if (!early_bytes_.empty()) {
     std::string early = std::move(early_bytes_);
     early_bytes_.clear();
     receive_frames({reinterpret_cast<std::uint8_t*>(early.data()), early.size()}, now);
   }
+}
+
+// Chapter 7: once the handshake agreed permessage-deflate, its codec sits
+// between the frame parser and the message assembler, and the parser lets
+// RSV1 through (RFC 6455 §5.2: "unless an extension is negotiated that
+// defines meanings for non-zero values").
+void Connection::start_extensions() {
+  if (!deflate_negotiator_ || !deflate_negotiator_->agreement()) return;
+  const extensions::Settings& s = deflate_negotiator_->settings();
+  deflate_.emplace(options_.role, *deflate_negotiator_->agreement(), options_.max_message_size, s.level,
+                   s.mem_level);
+  parser_.set_allowed_rsv(static_cast<std::uint8_t>(parser_.options().allowed_rsv | deflate_->rsv_bits()));
 }
 
 void Connection::reject(const Violation& why, TimePoint now) {
@@ -281,10 +327,15 @@ void Connection::set_observer(Observer* observer) {
   preview_.clear();
 }
 
+FrameRecord Connection::received_record(TimePoint now, const Violation* violation) const {
+  FrameRecord r{Direction::received, now, parser_.header(), parser_.raw_header(), preview_, violation};
+  r.compressed = deflate_ && deflate_->compressed_frame();
+  return r;
+}
+
 void Connection::observe_received_frame(TimePoint now, const Violation* violation) {
   if (!observer_) return;
-  observer_->on_frame(FrameRecord{Direction::received, now, parser_.header(), parser_.raw_header(),
-                                  preview_, violation});
+  observer_->on_frame(received_record(now, violation));
 }
 
 // Chapter 3 (with 4): bytes -> frames -> messages. Everything decoded before a
@@ -295,33 +346,60 @@ void Connection::receive_frames(std::span<std::uint8_t> bytes, TimePoint now) {
     switch (parser_.next(bytes)) {
       case Step::need_more:
         return;
-      case Step::header:
+      case Step::header: {
         if (observer_) preview_.clear();
-        if (auto v = assembler_.on_header(parser_.header())) {
+        auto v = assembler_.on_header(parser_.header());
+        // Chapter 7: RSV1 only where RFC 7692 §6 allows it.
+        if (!v && deflate_) v = deflate_->on_header(parser_.header());
+        if (v) {
           observe_received_frame(now, &*v);
           return fail(*v, now);
         }
         break;
+      }
       case Step::payload: {
         const auto chunk = parser_.payload();
         if (observer_ && preview_.size() < options_.payload_preview) {
           const std::size_t n = std::min(chunk.size(), options_.payload_preview - preview_.size());
           preview_.append(reinterpret_cast<const char*>(chunk.data()), n);
         }
-        if (auto v = assembler_.on_payload(chunk)) {
+        // A compressed message's payload is inflated as it arrives; the
+        // assembler (size limit, UTF-8) sees the inflated bytes.
+        auto v = deflate_ && deflate_->compressed_frame() ? deflate_->inflate(chunk, to_assembler_)
+                                                         : assembler_.on_payload(chunk);
+        if (v) {
           observe_received_frame(now, &*v);
           return fail(*v, now);
         }
         break;
       }
       case Step::frame_end: {
+        const framing::FrameHeader& h = parser_.header();
+        const bool ends_compressed_message =
+            deflate_ && deflate_->compressed_frame() && h.fin && !framing::is_control(h.opcode);
+        if (deflate_) {
+          if (auto v = deflate_->on_frame_end(to_assembler_)) {  // the last inflated bytes
+            observe_received_frame(now, &*v);
+            return fail(*v, now);
+          }
+        }
         auto completed = assembler_.on_frame_end();
         if (!completed) {
           observe_received_frame(now, &completed.violation());
           return fail(completed.violation(), now);
         }
-        observe_received_frame(now, nullptr);
-        if (*completed) on_message(std::move(**completed), now);
+        if (observer_) {
+          FrameRecord r = received_record(now, nullptr);
+          if (ends_compressed_message && *completed) {
+            const std::string& payload = (*completed)->payload;
+            r.uncompressed_size = payload.size();
+            r.uncompressed_preview = std::string_view(payload).substr(0, options_.payload_preview);
+          }
+          observer_->on_frame(r);
+        }
+        std::optional<std::uint64_t> compressed_size;
+        if (ends_compressed_message) compressed_size = deflate_->compressed_size();
+        if (*completed) on_message(std::move(**completed), now, compressed_size);
         break;
       }
       case Step::failed:
@@ -331,13 +409,13 @@ void Connection::receive_frames(std::span<std::uint8_t> bytes, TimePoint now) {
   }
 }
 
-void Connection::on_message(framing::Message message, TimePoint now) {
+void Connection::on_message(framing::Message message, TimePoint now, std::optional<std::uint64_t> compressed_size) {
   switch (message.opcode) {
     case Opcode::text:
-      emit(Event{.type = Event::Type::text, .data = std::move(message.payload)});
+      emit(Event{.type = Event::Type::text, .data = std::move(message.payload), .compressed_size = compressed_size});
       break;
     case Opcode::binary:
-      emit(Event{.type = Event::Type::binary, .data = std::move(message.payload)});
+      emit(Event{.type = Event::Type::binary, .data = std::move(message.payload), .compressed_size = compressed_size});
       break;
     case Opcode::ping: {
       // Chapter 5: answer with the identical payload (§5.5.2), unless a Close
@@ -511,9 +589,11 @@ TimePoint Connection::next_deadline() const {
 
 bool Connection::can_send_data() const { return state_ == ReadyState::OPEN && closer_.may_send_data(); }
 
-void Connection::send_frame(Opcode opcode, bool fin, std::string_view payload, TimePoint now) {
+void Connection::send_frame(Opcode opcode, bool fin, std::string_view payload, TimePoint now,
+                            const Compressed* compressed) {
   framing::FrameHeader h;
   h.fin = fin;
+  h.rsv1 = compressed && compressed->first;  // RFC 7692 §6: the "Per-Message Compressed" bit
   h.opcode = static_cast<std::uint8_t>(opcode);
   // §5.1, §5.3: a client masks every frame with a fresh key; a server never.
   h.mask = options_.role == Role::client;
@@ -523,12 +603,26 @@ void Connection::send_frame(Opcode opcode, bool fin, std::string_view payload, T
   const std::size_t start = out_.size();
   framing::append_frame(out_, h, payload);
   if (observer_) {
-    observer_->on_frame(FrameRecord{
-        Direction::sent, now, h,
-        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(out_.data() + start),
-                                      h.header_size()),
-        payload.substr(0, options_.payload_preview), nullptr});
+    FrameRecord r{Direction::sent, now, h,
+                  std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(out_.data() + start),
+                                                h.header_size()),
+                  payload.substr(0, options_.payload_preview), nullptr};
+    r.compressed = compressed != nullptr;
+    if (compressed && fin) {
+      r.uncompressed_size = compressed->message_size;
+      r.uncompressed_preview = compressed->preview.substr(0, options_.payload_preview);
+    }
+    observer_->on_frame(r);
   }
+}
+
+// A whole data message: compressed when permessage-deflate was agreed
+// (RFC 7692 §7.2.1), as it is otherwise.
+void Connection::send_message(Opcode opcode, std::string_view data) {
+  if (!deflate_) return send_frame(opcode, true, data, now_);
+  const std::string payload = deflate_->compress(data);
+  const Compressed compressed{true, data.size(), data.substr(0, options_.payload_preview)};
+  send_frame(opcode, true, payload, now_, &compressed);
 }
 
 void Connection::send_close_frame(const std::string& payload, TimePoint now) {
@@ -539,13 +633,13 @@ bool Connection::send_text(std::string_view text) {
   if (!can_send_data()) return false;
   if (!framing::is_valid_utf8(text))
     throw std::invalid_argument("Connection::send_text: text is not valid UTF-8 (RFC 6455 §5.6)");
-  send_frame(Opcode::text, true, text, now_);
+  send_message(Opcode::text, text);
   return true;
 }
 
 bool Connection::send_binary(std::string_view data) {
   if (!can_send_data()) return false;
-  send_frame(Opcode::binary, true, data, now_);
+  send_message(Opcode::binary, data);
   return true;
 }
 
@@ -564,7 +658,29 @@ bool Connection::send_fragments(Opcode opcode, std::span<const std::string_view>
       throw std::invalid_argument("Connection::send_fragments: text is not valid UTF-8 (RFC 6455 §5.6)");
   }
   if (fragments.empty()) {
-    send_frame(opcode, true, {}, now_);
+    send_message(opcode, {});
+    return true;
+  }
+  if (deflate_) {
+    // RFC 7692 §6.1: the message is compressed as a whole, one deflate stream
+    // across its fragments; each fragment's part ends with a sync flush so it
+    // can go out at once, and RSV1 is set on the first frame only.
+    Compressed compressed;
+    std::string preview;
+    for (auto f : fragments) {
+      compressed.message_size += f.size();
+      if (observer_ && preview.size() < options_.payload_preview)
+        preview.append(f.substr(0, options_.payload_preview - preview.size()));
+    }
+    compressed.preview = preview;
+    std::string payload;
+    for (std::size_t i = 0; i < fragments.size(); ++i) {
+      const bool last = i + 1 == fragments.size();
+      payload.clear();
+      deflate_->compress(fragments[i], last, payload);
+      compressed.first = i == 0;
+      send_frame(i == 0 ? opcode : Opcode::continuation, last, payload, now_, &compressed);
+    }
     return true;
   }
   for (std::size_t i = 0; i < fragments.size(); ++i)

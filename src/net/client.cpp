@@ -676,6 +676,7 @@ class Client::Session final : public EventLoop::Handler, public std::enable_shar
     o.handshake_timeout = options_.handshake_timeout;
     o.client.origin = options_.origin;
     o.client.subprotocols = protocols_;
+    o.permessage_deflate = options_.permessage_deflate;
     // For the Connection the opening handshake started at connect(): its
     // timeout covers DNS, TCP, the proxy and TLS too.
     conn_.emplace(std::move(o), started_at_, options_.observer);
@@ -1041,6 +1042,7 @@ Client::Client(std::string_view url, std::vector<std::string> protocols, ClientO
     : owned_loop_(std::make_shared<EventLoop>()) {
   const uri::Uri target = parse_url(url);
   check_protocols(protocols);
+  if (options.permessage_deflate) extensions::check(*options.permessage_deflate);  // std::invalid_argument
   auto tls = make_tls(target, options);
   auto proxy = select_proxy(target, options.proxy, [](const char* name) { return std::getenv(name); });
   session_ = std::make_shared<Session>(*owned_loop_, this, target, std::move(protocols), std::move(options),
@@ -1053,6 +1055,7 @@ Client::Client(std::string_view url, std::vector<std::string> protocols, ClientO
 Client::Client(EventLoop& loop, std::string_view url, std::vector<std::string> protocols, ClientOptions options) {
   const uri::Uri target = parse_url(url);
   check_protocols(protocols);
+  if (options.permessage_deflate) extensions::check(*options.permessage_deflate);  // std::invalid_argument
   auto tls = make_tls(target, options);
   auto proxy = select_proxy(target, options.proxy, [](const char* name) { return std::getenv(name); });
   session_ = std::make_shared<Session>(loop, this, target, std::move(protocols), std::move(options),

@@ -805,6 +805,8 @@ ServerCore::ServerCore(ServerOptions opts)
   connection_options.handshake_timeout = options.handshake_timeout;
   connection_options.close_timeout = options.close_timeout;
   connection_options.heartbeat = heartbeat::Options{options.ping_interval, options.pong_timeout};
+  if (options.permessage_deflate) extensions::check(*options.permessage_deflate);  // std::invalid_argument
+  connection_options.permessage_deflate = options.permessage_deflate;  // negotiated by the Connection in accept()
   if (options.tls) tls = TlsContext::server(*options.tls);
   connection_options.payload_preview = options.trace_preview;
   trace_hello = trace::Hello{.source = "wslab serve",

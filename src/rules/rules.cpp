@@ -85,6 +85,15 @@ constexpr std::array kRules = {
 
   // The connection.
   Rule{E::handshake_timeout, "handshake_timeout", "INV-1", "RFC 6455 §10.7", 0, 408, "the opening handshake completes within the handshake timeout"},
+
+  // Chapter 7, extensions: permessage-deflate.
+  Rule{E::bad_deflate_parameter,     "bad_deflate_parameter",     "PMD-2", "RFC 7692 §7.1",   0, 0, "a permessage-deflate parameter is one of the four, given once, with a valid value"},
+  Rule{E::deflate_response_mismatch, "deflate_response_mismatch", "PMD-3", "RFC 7692 §7.1",   0, 0, "the server's permessage-deflate response agrees with the client's offer"},
+  Rule{E::rsv1_conflict,             "rsv1_conflict",             "PMD-2", "RFC 7692 §5",     0, 0, "the server accepts at most one extension that uses RSV1"},
+  Rule{E::compressed_control_frame,  "compressed_control_frame",  "PMD-5", "RFC 7692 §6",  1002, 0, "a control frame never has the Per-Message Compressed bit (RSV1) set"},
+  Rule{E::compressed_continuation,   "compressed_continuation",   "PMD-5", "RFC 7692 §6",  1002, 0, "only the first frame of a compressed message has RSV1 set"},
+  Rule{E::bad_compressed_data,       "bad_compressed_data",       "PMD-13", "RFC 7692 §7.2.2", 1007, 0, "a compressed message is DEFLATE data that inflates and ends on a block boundary"},
+  Rule{E::inflated_too_big,          "inflated_too_big",          "PMD-7", "RFC 6455 §10.4",  1009, 0, "a compressed message inflates to no more than the message size limit"},
 };
 // clang-format on
 
@@ -94,7 +103,7 @@ constexpr bool rows_in_order() {
   return true;
 }
 static_assert(rows_in_order(), "kRules must list every rule in the order of enum class error");
-static_assert(kRules.size() == static_cast<std::size_t>(error::handshake_timeout) + 1,
+static_assert(kRules.size() == static_cast<std::size_t>(error::inflated_too_big) + 1,
               "every enumerator of enum class error needs a row in kRules");
 
 }  // namespace

@@ -27,12 +27,14 @@ const std::map<std::string, std::set<std::string>> kAllowed = {
     {"framing", {"rules", "masking"}},
     {"heartbeat", {"rules"}},
     {"close", {"rules", "framing", "masking"}},
-    {"connection", {"rules", "uri", "masking", "handshake", "framing", "heartbeat", "close"}},
-    {"trace", {"rules", "uri", "masking", "handshake", "framing", "heartbeat", "close", "connection"}},
-    {"net", {"rules", "uri", "masking", "handshake", "framing", "heartbeat", "close", "connection", "trace"}},
+    {"extensions", {"rules", "handshake", "framing"}},
+    {"connection", {"rules", "uri", "masking", "handshake", "framing", "heartbeat", "close", "extensions"}},
+    {"trace", {"rules", "uri", "masking", "handshake", "framing", "heartbeat", "close", "extensions", "connection"}},
+    {"net",
+     {"rules", "uri", "masking", "handshake", "framing", "heartbeat", "close", "extensions", "connection", "trace"}},
 };
 
-const std::set<std::string> kChapters = {"uri", "handshake", "framing", "masking", "heartbeat", "close"};
+const std::set<std::string> kChapters = {"uri", "handshake", "framing", "masking", "heartbeat", "close", "extensions"};
 
 std::string read(const fs::path& p) {
   std::ifstream in(p);

@@ -21,6 +21,9 @@ struct SeenFrame {
   std::string raw_header;
   std::string preview;
   std::optional<error> violation;
+  bool compressed = false;  // permessage-deflate (RFC 7692)
+  std::optional<std::uint64_t> uncompressed_size{};
+  std::string uncompressed_preview{};
 };
 
 struct SeenTransition {
@@ -36,7 +39,8 @@ struct Recorder : Observer {
     frames.push_back({f.direction, f.header,
                       std::string(reinterpret_cast<const char*>(f.raw_header.data()), f.raw_header.size()),
                       std::string(f.payload_preview),
-                      f.violation ? std::optional<error>(f.violation->id()) : std::nullopt});
+                      f.violation ? std::optional<error>(f.violation->id()) : std::nullopt, f.compressed,
+                      f.uncompressed_size, std::string(f.uncompressed_preview)});
   }
   void on_transition(const Transition& t) override {
     transitions.push_back({t.from, t.to, std::string(t.cause)});

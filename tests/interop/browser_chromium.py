@@ -89,6 +89,11 @@ async def demo_page(devtools_port, origin, label):
         await page.call("Page.navigate", url=origin + "/")
         opened = await page.wait_for("document.getElementById('state')?.textContent === 'OPEN'")
         check(f"{label}: the page's WebSocket reaches OPEN", opened)
+        # Chromium offers permessage-deflate (RFC 7692) and wslab serve
+        # accepts it: the page's messages below go compressed both ways.
+        extensions = await page.js("ws.extensions")
+        check(f"{label}: Chromium and wslab agree on permessage-deflate", extensions == "permessage-deflate",
+              f"got {extensions!r}")
         await page.js("document.getElementById('text').value = 'hello from chromium';"
                       "document.querySelector('#form button').click(); true")
         echoed = await page.wait_for("document.getElementById('log').textContent.includes('< hello from chromium')")

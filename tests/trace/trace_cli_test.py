@@ -11,6 +11,7 @@ import sys
 import tempfile
 import urllib.request
 import urllib.error
+import zlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 from harness import check, start_server, stop_server, summary  # noqa: E402
@@ -56,8 +57,11 @@ check("the client's frames are masked with a key, the server's are not (§5.1)",
       all(e["mask"] and e["masking_key"] for e in sent)
       and all(not e["mask"] and e["masking_key"] is None for e in client if e["type"] == "frame" and e["dir"] == "received"),
       str(sent))
-check("the client's text frame carries its payload both ways (§5.3)",
-      bytes.fromhex(sent[0]["preview"].replace(" ", "")) == b"hello"
+# wslab connect and wslab serve agree on permessage-deflate (RFC 7692): the
+# frame has RSV1 set and its payload, as on the wire, is "hello" deflated.
+payload = bytes.fromhex(sent[0]["preview"].replace(" ", ""))
+check("the client's text frame carries its payload both ways (§5.3), compressed (RFC 7692 §7.2.1)",
+      sent[0]["rsv1"] and zlib.decompressobj(-15).decompress(payload + b"\x00\x00\xff\xff") == b"hello"
       and sent[0]["preview_masked"] != sent[0]["preview"], str(sent[0]))
 
 server_events = events_of(server_file)

@@ -70,9 +70,9 @@ void expect_handshake_failure(HostileServer& server, EchoClient& client, error r
   CHECK(server.frames().empty());
 }
 
-void run_hostile(const Hostile& h, std::vector<std::string> protocols = {}) {
+void run_hostile(const Hostile& h, std::vector<std::string> protocols = {}, net::ClientOptions options = fast_options()) {
   HostileServer server;
-  EchoClient client(server.url(), fast_options(), std::move(protocols));
+  EchoClient client(server.url(), std::move(options), std::move(protocols));
   client.ws.connect();
   REQUIRE(server.accept());
   REQUIRE(server.read_request());
@@ -330,13 +330,16 @@ TEST_CASE("client HSC-10 EX-1 an unrequested extension fails the connection 1006
   // indicates the use of an extension that was not present in the client's
   // handshake (the server has indicated an extension not requested by the
   // client), the client MUST _Fail the WebSocket Connection_." wslab's
-  // client offers no extension.
-  SECTION("permessage-deflate") {
+  // client offers permessage-deflate only (and nothing with it turned off).
+  SECTION("permessage-deflate, with the client's deflate turned off") {
+    net::ClientOptions no_deflate = fast_options();
+    no_deflate.permessage_deflate.reset();
     run_hostile({"",
                  [](const HostileServer& s) {
                    return head_101(s) + "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n";
                  },
-                 error::unrequested_extension, "\"permessage-deflate\""});
+                 error::unrequested_extension, "\"permessage-deflate\""},
+                {}, no_deflate);
   }
   SECTION("a made-up extension with parameters") {
     run_hostile({"",
@@ -552,7 +555,8 @@ TEST_CASE("client HSC-3 HSC-4 HSC-5 HSC-6 HSC-7 the opening handshake request is
   // consisting of a randomly selected 16-byte value that has been
   // base64-encoded", "MUST be selected randomly for each connection"
   // (req 7), Sec-WebSocket-Version: 13 (req 9), the offered subprotocols
-  // (req 10). No extension is offered (wslab's client has none).
+  // (req 10). The one extension offered is permessage-deflate (RFC 7692
+  // §7.1, on by default), asking the server to say its window size.
   std::vector<std::string> keys;
   for (int i = 0; i < 2; ++i) {
     HostileServer server;
@@ -573,7 +577,7 @@ TEST_CASE("client HSC-3 HSC-4 HSC-5 HSC-6 HSC-7 the opening handshake request is
     keys.push_back(key);
     CHECK(server.request_header("Sec-WebSocket-Version") == "13");
     CHECK(server.request_header("Sec-WebSocket-Protocol") == "chat, superchat");
-    CHECK_FALSE(server.request_header("Sec-WebSocket-Extensions"));
+    CHECK(server.request_header("Sec-WebSocket-Extensions") == "permessage-deflate; client_max_window_bits");
     CHECK(server.leftover() == 0);  // nothing after the head before the 101 (§4.1)
     // Finish properly: choose "superchat".
     REQUIRE(server.send(server.response_101("Sec-WebSocket-Protocol: superchat\r\n")));

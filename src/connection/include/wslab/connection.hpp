@@ -3,11 +3,13 @@
 // The chapters each know one part of RFC 6455; a Connection puts them
 // together in the order bytes meet them:
 //
-//   received bytes -> opening handshake (ch. 2) -> frame parser (ch. 3, which
-//   unmasks with ch. 4) -> message assembly + UTF-8 (ch. 3) -> ping/pong
-//   (ch. 5) and close (ch. 6) -> events for the application
+//   received bytes -> opening handshake (ch. 2, extensions negotiated by
+//   ch. 7) -> frame parser (ch. 3, which unmasks with ch. 4) -> inflate a
+//   compressed message (ch. 7) -> message assembly + UTF-8 (ch. 3) ->
+//   ping/pong (ch. 5) and close (ch. 6) -> events for the application
 //
-//   application calls -> frames (ch. 3), masked by a client (ch. 4) -> bytes
+//   application calls -> deflate (ch. 7) -> frames (ch. 3), masked by a
+//   client (ch. 4) -> bytes
 //
 // It is sans-I/O like the chapters: the caller moves bytes between it and a
 // socket and passes the time in. readyState follows the WHATWG WebSocket API:
@@ -22,6 +24,7 @@
 #pragma once
 
 #include <wslab/close.hpp>
+#include <wslab/extensions.hpp>
 #include <wslab/framing.hpp>
 #include <wslab/handshake.hpp>
 #include <wslab/heartbeat.hpp>
@@ -63,6 +66,14 @@ struct FrameRecord {
   // For a received frame that broke a rule: which one. The frame may be
   // incomplete (rules are checked as soon as the header is read).
   const Violation* violation = nullptr;
+  // permessage-deflate (RFC 7692): the frame belongs to a compressed message
+  // (only the first frame has RSV1 set; header.payload_length and the
+  // preview above are the compressed bytes, as on the wire). On the frame
+  // that ends a compressed message: the message's size uncompressed, and its
+  // first payload_preview bytes uncompressed.
+  bool compressed = false;
+  std::optional<std::uint64_t> uncompressed_size{};
+  std::string_view uncompressed_preview{};
 };
 
 struct Transition {
@@ -118,6 +129,9 @@ struct Event {
   std::optional<Duration> rtt{};
   std::optional<Violation> violation{};
   std::optional<handshake::UpgradeRequest> request{};
+  // text/binary that arrived compressed (permessage-deflate): the payload
+  // bytes on the wire; `data` is the message inflated.
+  std::optional<std::uint64_t> compressed_size{};
 };
 std::string_view to_string(Event::Type type);
 
@@ -131,6 +145,11 @@ struct Options {
   heartbeat::Options heartbeat{};               // pings off by default
   handshake::ClientOptions client{};            // client: origin, subprotocols, ...
   std::size_t payload_preview = 64;            // bytes of payload an observer sees
+  // permessage-deflate (RFC 7692, chapter 7): set, a client offers it and a
+  // server accepts a client's offer in accept(); once agreed, data messages
+  // are compressed on send and inflated on receive (max_message_size then
+  // bounds the inflated size). Unset (the default here): never negotiated.
+  std::optional<extensions::Settings> permessage_deflate{};
 };
 
 class Connection {
@@ -151,7 +170,11 @@ class Connection {
   // Client: queue the opening handshake request for `target`. Fails (and
   // the connection goes CLOSED) if the options hold an invalid subprotocol.
   MaybeViolation connect(const uri::Uri& target, TimePoint now);
-  // Server, after Event::request: answer 101 (readyState OPEN) ...
+  // Server, after Event::request: answer 101 (readyState OPEN) ... The
+  // extensions in `options` are sent as they are; with
+  // Options::permessage_deflate set, the response to the client's
+  // permessage-deflate offer, if one is acceptable, is added to them
+  // (std::invalid_argument if `options` names permessage-deflate itself).
   void accept(const handshake::AcceptOptions& options, TimePoint now);
   // ... or refuse with the violation's HTTP status (readyState CLOSED).
   void reject(const Violation& why, TimePoint now);
@@ -210,6 +233,8 @@ class Connection {
   Role role() const { return options_.role; }
   const std::string& protocol() const { return protocol_; }      // chosen subprotocol
   const std::string& extensions() const { return extensions_; }  // agreed extensions
+  // permessage-deflate once agreed (OPEN and later), else nullptr.
+  const extensions::PerMessageDeflate* permessage_deflate() const { return deflate_ ? &*deflate_ : nullptr; }
   const std::optional<Violation>& failure() const { return failure_; }
   std::optional<Duration> rtt() const { return keepalive_.last_rtt(); }
   const Options& options() const { return options_; }
@@ -220,7 +245,7 @@ class Connection {
 
   void receive_handshake(std::span<std::uint8_t> bytes, TimePoint now);
   void receive_frames(std::span<std::uint8_t> bytes, TimePoint now);
-  void on_message(framing::Message message, TimePoint now);
+  void on_message(framing::Message message, TimePoint now, std::optional<std::uint64_t> compressed_size);
   void on_close_frame(const std::string& payload, TimePoint now);
   void apply_close_received(const close::ClosePayload& payload, TimePoint now);
   void fail(const Violation& violation, TimePoint now);
@@ -228,10 +253,20 @@ class Connection {
   void run_pending(TimePoint now);
   void open(TimePoint now, std::string_view cause);
 
-  void send_frame(framing::Opcode opcode, bool fin, std::string_view payload, TimePoint now);
+  // A frame of a compressed message being sent, as the observer is told.
+  struct Compressed {
+    bool first = true;               // RSV1 goes on the message's first frame only (RFC 7692 §6)
+    std::uint64_t message_size = 0;  // the message uncompressed (reported on its last frame)
+    std::string_view preview{};      // its first bytes, uncompressed
+  };
+  void send_frame(framing::Opcode opcode, bool fin, std::string_view payload, TimePoint now,
+                  const Compressed* compressed = nullptr);
+  void send_message(framing::Opcode opcode, std::string_view data);
   void send_close_frame(const std::string& payload, TimePoint now);
   bool can_send_data() const;
+  void start_extensions();
 
+  FrameRecord received_record(TimePoint now, const Violation* violation) const;
   void observe_received_frame(TimePoint now, const Violation* violation);
 
   Options options_;
@@ -247,6 +282,11 @@ class Connection {
   std::string early_bytes_;  // bytes that came after the head, before OPEN
   std::string protocol_;
   std::string extensions_;
+
+  // Extensions (chapter 7): the negotiator during the handshake, the codec after.
+  std::optional<extensions::Negotiator> deflate_negotiator_;
+  std::optional<extensions::PerMessageDeflate> deflate_;
+  extensions::Inflater::Sink to_assembler_;  // inflated bytes go on to the assembler
 
   // Frames and messages.
   framing::FrameParser parser_;

@@ -98,6 +98,17 @@ enum class error : std::uint16_t {
 
   // The connection (§4.1, §4.2): time limits on the opening handshake.
   handshake_timeout,       // the handshake did not complete in time -> 408 / client fails
+
+  // Chapter 7, extensions: permessage-deflate (RFC 7692).
+  // In the opening handshake (§7.1), the client fails the connection:
+  bad_deflate_parameter,   // unknown, repeated or invalid parameter in the server's response
+  deflate_response_mismatch,  // the response does not agree with the client's offer
+  rsv1_conflict,           // the server accepted two extensions that both use RSV1 (§5)
+  // After it (§6, §7.2.2):
+  compressed_control_frame,   // RSV1 ("Per-Message Compressed") on a control frame -> 1002
+  compressed_continuation,    // RSV1 on a continuation frame -> 1002
+  bad_compressed_data,     // the payload is not DEFLATE data that inflates cleanly -> 1007
+  inflated_too_big,        // the message inflates past the message size limit -> 1009
 };
 
 // One row of the rule book.

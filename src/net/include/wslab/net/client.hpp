@@ -48,6 +48,7 @@
 
 #include <wslab/close.hpp>
 #include <wslab/connection.hpp>
+#include <wslab/extensions.hpp>
 #include <wslab/net/loop.hpp>
 #include <wslab/net/tls.hpp>
 #include <wslab/rules.hpp>
@@ -159,8 +160,13 @@ struct ClientOptions {
   Duration handshake_timeout = std::chrono::seconds(10);
   // How long to wait for the server's Close, and then for it to close TCP.
   Duration close_timeout = std::chrono::seconds(5);
-  // Larger messages (or frames) fail the connection with 1009 (§10.4).
+  // Larger messages (or frames) fail the connection with 1009 (§10.4); also
+  // the most a compressed message may inflate to.
   std::uint64_t max_message_size = 16u << 20;
+  // permessage-deflate (RFC 7692), offered with these settings as browsers
+  // and Python's websockets offer it; if the server accepts, messages are
+  // compressed both ways. nullopt: not offered.
+  std::optional<extensions::Settings> permessage_deflate = extensions::Settings{};
   // Sees the handshake heads, every frame and every readyState transition
   // (e.g. a trace::Recorder for `wslab connect --trace-file`). Called on the
   // loop thread; must outlive the client.
@@ -199,7 +205,8 @@ class Client {
   // Parses `url` (SyntaxError naming the rule: uri_bad_scheme, ...), checks
   // the subprotocols (SyntaxError: bad_subprotocol_header), prepares TLS
   // (TlsError for a bad ca_file) and the proxy (std::invalid_argument for a
-  // bad proxy URL). Connects nothing yet: see connect().
+  // bad proxy URL, or permessage-deflate settings out of range). Connects
+  // nothing yet: see connect().
   //
   // This form creates its own event loop and runs it on a thread of its own.
   explicit Client(std::string_view url, std::vector<std::string> protocols = {}, ClientOptions options = {});

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <wslab/connection.hpp>
+#include <wslab/extensions.hpp>
 #include <wslab/net/loop.hpp>
 #include <wslab/net/tls.hpp>
 
@@ -54,6 +55,15 @@ struct ServerOptions {
   std::uint64_t max_frame_size = 16u << 20;    // larger frame: close 1009 (inclusive limit)
   std::uint64_t max_message_size = 16u << 20;  // larger message: close 1009 (inclusive limit)
   std::size_t max_connections = 10000;  // open WebSocket connections; one more upgrade gets 503
+
+  // permessage-deflate (RFC 7692): a client's offer of it is accepted with
+  // these settings (window sizes, context takeover, zlib level), and its
+  // messages are then compressed both ways; max_message_size bounds what a
+  // compressed message may inflate to (close 1009). nullopt: never accepted.
+  // A connection's compressor and inflater (about 300 KiB with the defaults)
+  // exist only while it has a message to compress or inflate, or keeps a
+  // context between messages.
+  std::optional<extensions::Settings> permessage_deflate = extensions::Settings{};
 
   // Heartbeat (RFC 6455 §5.5.2): ping a peer after ping_interval without
   // one; fail it (close 1011) if the pong is not back within pong_timeout.
