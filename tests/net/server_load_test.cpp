@@ -238,7 +238,11 @@ TEST_CASE("chat: a member that does not read is closed with 1008 when it falls b
           "[net][server]") {
   auto options = test_options();
   options.output_high_water = 64 * 1024;
-  options.close_timeout = 10s;  // sleepy reads late (slow under sanitizers): keep its Close waiting
+  // sleepy answers the server's Close only after the 120 broadcasts below,
+  // which took up to 20 s under ThreadSanitizer on a loaded machine: the
+  // Close must still be waiting then (else the server gives up, closes TCP
+  // and reports 1006). No teardown waits for it: the clients go first.
+  options.close_timeout = 60s;
   RunningServer s(options);
   WsClient a(s.port(), {.path = "/chat/ws"});
   REQUIRE(a.open());
