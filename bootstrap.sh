@@ -10,6 +10,8 @@
 #   ./bootstrap.sh test       install, build (debug) and run every test
 #   ./bootstrap.sh demo       the chapter demo in the terminal
 #   ./bootstrap.sh test-asan  the same tests under AddressSanitizer + UBSan
+#   ./bootstrap.sh test-tsan  the network and conformance tests under ThreadSanitizer
+#   ./bootstrap.sh test-fuzz  every libFuzzer target for 30 s (clang; docs/fuzzing.md)
 #   ./bootstrap.sh deps       only install the Debian packages
 #   ./bootstrap.sh bench      build (release) and run the benchmarks
 #
@@ -134,6 +136,8 @@ case "${1:-}" in
     ;;
   test) install_deps; run_tests debug ;;
   test-asan) install_deps; run_tests asan ;;
+  test-tsan) install_deps; run_tests tsan ;;
+  test-fuzz) install_deps; run_tests fuzz ;;
   bench)
     install_deps
     build release
