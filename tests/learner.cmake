@@ -1,4 +1,4 @@
-# Learner mode's check targets: check_uri ... check_close, one per chapter, as
+# Learner mode's check targets: check_uri ... check_extensions, one per chapter, as
 # in CS144's check0..checkN. Each is cumulative in course order, so
 # `check_framing` runs the uri, handshake and framing tests: a later chapter
 # never hides a regression in an earlier one. The test executables run with
@@ -8,7 +8,7 @@
 #
 #   cmake --preset learner -DWSLAB_LEARNER=framing
 #   cmake --build build/learner --target check_framing
-set(WSLAB_COURSE_CHAPTERS uri handshake framing masking heartbeat close)
+set(WSLAB_COURSE_CHAPTERS uri handshake framing masking heartbeat close extensions)
 
 # Chapter tests show byte vectors as hex when they fail.
 foreach(chapter IN LISTS WSLAB_COURSE_CHAPTERS)

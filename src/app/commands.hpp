@@ -38,6 +38,9 @@ using Args = std::vector<std::string>;
 
 int run_frame(const Args& args, const Options& options);
 int run_handshake(const Args& args, const Options& options);
+// permessage-deflate's payload transformation step by step (commands_deflate.cpp).
+int run_deflate(const Args& args, const Options& options);
+int run_inflate(const Args& args, const Options& options);
 int run_serve(const Args& args, const Options& options);
 int run_connect(const Args& args, const Options& options);
 int run_send(const Args& args, const Options& options);

@@ -3,7 +3,7 @@
 // The course is the folder `lessons/` of the wslab repository: one folder per
 // lesson, `NN-name/README.md` (00-why-websocket ... 08-capstone). A lesson
 // whose name is a chapter module (`src/<name>/`: uri, handshake, framing,
-// masking, heartbeat, close) has a check: learner mode builds that chapter
+// masking, heartbeat, close, extensions) has a check: learner mode builds that chapter
 // from `lessons/NN-name/exercise/` and runs its tests,
 //
 //   cmake --preset learner -DWSLAB_LEARNER=<name>

@@ -25,6 +25,8 @@ commands:
   frame decode HEX...         draw a frame as RFC 6455 §5.2's bit diagram
   frame encode --text T ...   build a frame (see `wslab help frame`)
   handshake accept KEY        compute Sec-WebSocket-Accept step by step
+  deflate MESSAGE...          compress messages as permessage-deflate does (RFC 7692)
+  inflate HEX... [/ HEX...]   inflate permessage-deflate payloads (see `wslab help deflate`)
   demo [--step]               walk through every chapter in the terminal
   tour [--url URL] [--once]   a scripted client walks a live server through every chapter
   watch [--url URL]           a server's trace stream as ASCII bit diagrams
@@ -135,6 +137,22 @@ encode builds any frame, broken ones included, and draws it:
   --close-code N            a close frame with code N and --text as the reason
 )";
 
+constexpr const char* kDeflateHelp = R"(usage: wslab deflate [options] MESSAGE...
+       wslab inflate [options] HEX... [/ HEX...]
+
+permessage-deflate (RFC 7692 §7.2) step by step, with the extensions chapter.
+deflate: each MESSAGE compressed as a sender does it: DEFLATE ending in a
+sync flush, its last 4 octets 00 00 ff ff removed, the frame with RSV1 set.
+inflate: each payload (messages separated by /) inflated as a receiver does
+it: 00 00 ff ff appended, inflated, stopped at the size limit. The messages
+share one compressor (inflater): with context takeover a later message may
+refer back to an earlier one.
+  --window-bits N           LZ77 window 2^N bytes, 8-15            (15)
+  --no-context-takeover     start every message with an empty window
+  --hex                     (deflate) print only each payload, in hex
+  --max-message SIZE        (inflate) largest message, else 1009   (16M)
+)";
+
 constexpr const char* kCourseHelp = R"(usage: wslab course list
        wslab course show N [--answers]
        wslab course check N
@@ -194,6 +212,8 @@ class Wslab : public Poco::Util::Application {
         {"url", "URL", false},             {"pause", "DUR", false},
         {"once", nullptr, false},          {"count", "N", false},
         {"answers", nullptr, false},       {"no-deflate", nullptr, false},
+        {"window-bits", "N", false},       {"no-context-takeover", nullptr, false},
+        {"hex", nullptr, false},
     };
     for (const auto& d : defs) {
       Poco::Util::Option o(d.name, "");
@@ -230,6 +250,7 @@ class Wslab : public Poco::Util::Application {
     else if (topic == "frame") std::cout << kFrameHelp;
     else if (topic == "tour" || topic == "watch") std::cout << kTourHelp;
     else if (topic == "course") std::cout << kCourseHelp;
+    else if (topic == "deflate" || topic == "inflate") std::cout << kDeflateHelp;
     else std::cout << kUsage;
     return kExitOk;
   }
@@ -249,6 +270,8 @@ class Wslab : public Poco::Util::Application {
     }
     if (command == "frame") return run_frame(args, options);
     if (command == "handshake") return run_handshake(args, options);
+    if (command == "deflate") return run_deflate(args, options);
+    if (command == "inflate") return run_inflate(args, options);
     if (command == "serve") return run_serve(args, options);
     if (command == "connect") return run_connect(args, options);
     if (command == "send") return run_send(args, options);

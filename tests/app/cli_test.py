@@ -48,6 +48,74 @@ check("frame encode: a close frame", code == 0 and out.startswith("88 05 03 e8 6
       out + err)
 code, out, err = run("frame", "decode", "88", "82", "37", "fa", "21", "3d", "34", "12")
 check("frame decode: a masked close 1000", code == 0 and "Close code   1000" in out, out + err)
+
+# permessage-deflate (lesson 07): RFC 7692 §7.2.3's examples through `wslab deflate` / `wslab inflate`.
+code, out, err = run("deflate", "Hello", "Hello")
+check("deflate Hello Hello: RFC 7692 7.2.3.1 and 7.2.3.2, the second message refers back to the first",
+      code == 0 and "f2 48 cd c9 c9 07 00 00 00 ff ff" in out and "frame, RSV1 set       c1 07 f2 48 cd c9 c9 07 00" in out
+      and "c1 05 f2 00 11 00 00" in out, out + err)
+code, out, err = run("deflate", "--no-context-takeover", "Hello", "Hello")
+check("deflate --no-context-takeover: each Hello compressed alike (RFC 7692 7.1.1)",
+      code == 0 and out.count("c1 07 f2 48 cd c9 c9 07 00") == 2 and "c1 05" not in out, out + err)
+code, out, err = run("deflate", "--hex", "Hello", "", "Hello")
+check("deflate --hex: one payload per line, the empty message as 00 (RFC 7692 7.2.3.6)",
+      code == 0 and out == "f2 48 cd c9 c9 07 00\n00\nf2 00 11 00 00\n", out + err)
+for payload, what in [("f2 48 cd c9 c9 07 00", "7.2.3.1 compressed"),
+                      ("00 05 00 fa ff 48 65 6c 6c 6f 00", "7.2.3.3 a stored block"),
+                      ("f3 48 cd c9 c9 07 00 00", "7.2.3.4 BFINAL set"),
+                      ("f2 48 05 00 00 00 ff ff ca c9 c9 07 00", "7.2.3.5 two blocks")]:
+    code, out, err = run("inflate", *payload.split())
+    check(f"inflate RFC 7692 {what}: Hello", code == 0 and '48 65 6c 6c 6f  "Hello" (5 bytes)' in out
+          and "append 00 00 ff ff" in out, out + err)
+code, out, err = run("inflate", "f2", "48", "cd", "c9", "c9", "07", "00", "/", "f2", "00", "11", "00", "00")
+check("inflate two messages with context takeover: Hello twice", code == 0 and out.count('"Hello"') == 2, out + err)
+code, out, err = run("inflate", "--no-context-takeover", "f2 48 cd c9 c9 07 00/f2 00 11 00 00")
+check("inflate --no-context-takeover: the second message reaches back into nothing -> 3 with 1007",
+      code == 3 and out.count('"Hello"') == 1 and one_line_error(err) and "1007" in err
+      and "RFC 7692 §7.2.2" in err, f"exit {code}: {out}{err}")
+text = "permessage-deflate compresses each message " * 100
+code, bomb, err = run("deflate", "--hex", "a" * 100000)
+check("deflate --hex of 100000 a's: a few hundred hex digits", code == 0 and len(bomb.split()) < 200, bomb[:200] + err)
+code, out, err = run("inflate", "--max-message", "64K", *bomb.split())
+check("inflate a small bomb with --max-message 64K -> 3 with 1009 (RFC 6455 10.4)",
+      code == 3 and one_line_error(err) and "1009" in err and "65536" in err, f"exit {code}: {out[-300:]}{err}")
+code, out, err = run("inflate", *bomb.split())
+check("inflate the same under the default limit: 100000 bytes", code == 0 and "(100000 bytes)" in out, out[-300:] + err)
+messages = [text, "Hello", "", text[::-1]]
+code, out, err = run("deflate", "--hex", "--window-bits", "9", *messages)
+hexes = out.splitlines()
+check("deflate --window-bits 9 --hex: one line per message", code == 0 and len(hexes) == 4, out + err)
+code, out, err = run("inflate", "--window-bits", "9", " / ".join(hexes))
+check("deflate then inflate with window bits 9: every message back, in order", code == 0
+      and out.count("inflate  ") == 4 and "(4300 bytes)" in out and '"Hello" (5 bytes)' in out
+      and "(0 bytes)" in out, out + err)
+# With context takeover a message may refer back into the one before: 300
+# random characters sent twice, the second a copy 300 bytes back. A receiver
+# whose window is 2^8 = 256 bytes cannot follow it (RFC 7692 7.1.2); 2^9 can.
+# (zlib checks distances against the window only for what earlier calls wrote,
+# so the copy is in a second message here.)
+far = os.urandom(150).hex()
+code, out, err = run("deflate", "--hex", far, far)
+first, second = out.splitlines()
+code2, out2, err2 = run("inflate", "--window-bits", "8", first, "/", second)
+check("a copy 300 bytes back in the previous message does not fit an 8-bit window: inflate -> 3 with 1007",
+      code == 0 and code2 == 3 and out2.count("(300 bytes)") == 1 and "1007" in err2 and "too far back" in err2,
+      f"exit {code2}: {out2}{err2}")
+code2, out2, err2 = run("inflate", "--window-bits", "9", first, "/", second)
+check("the same with a 9-bit window: both messages", code2 == 0 and out2.count("(300 bytes)") == 2, out2 + err2)
+for args, needle in [(("deflate",), "usage: wslab deflate"),
+                     (("inflate",), "usage: wslab inflate"),
+                     (("deflate", "--window-bits", "7", "x"), '--window-bits: "7" is not a whole number from 8 to 15'),
+                     (("inflate", "--window-bits", "16", "00"), '--window-bits: "16" is not a whole number from 8 to 15'),
+                     (("inflate", "--hex", "00"), "--hex does not apply to `wslab inflate`"),
+                     (("deflate", "--max-message", "1K", "x"), "--max-message does not apply to `wslab deflate`")]:
+    code, out, err = run(*args)
+    check(f"usage error {' '.join(args)} -> 2", code == 2 and needle in err and one_line_error(err), f"exit {code}: {err}")
+code, out, err = run("inflate", "f2", "4")
+check("inflate of an odd number of hex digits -> 3", code == 3 and one_line_error(err) and "odd number" in err, err)
+code, out, err = run("inflate", "ff", "ff")
+check("inflate of a reserved block type -> 3 with 1007", code == 3 and "1007" in err, f"exit {code}: {out}{err}")
+
 code, out, err = run("demo")
 check("demo runs every chapter", code == 0 and "Chapter 6" in out and "REJECTED: 1002" in out, err[-300:])
 code, out, err = run("help", "serve")

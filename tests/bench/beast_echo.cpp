@@ -4,7 +4,13 @@
 // the settings below, serving every connection on one io_context thread, as
 // wslab serves on one event loop thread.
 //
-//   beast_echo [--port 0] [--host 127.0.0.1]     prints "listening on PORT"
+//   beast_echo [--port 0] [--host 127.0.0.1] [--deflate]   prints "listening on PORT"
+//
+// --deflate: accept permessage-deflate (RFC 7692) as wslab serve does by
+// default (run_deflate_bench.py): Beast's permessage_deflate option with
+// server_enable, a 15-bit window both ways, context takeover, and zlib
+// level 6 and memLevel 8 (wslab's settings; Beast's defaults are 8 and 4).
+// Beast compresses with its own port of zlib (boost/beast/zlib).
 //
 // Settings that differ from Beast's defaults (docs/performance.md lists them):
 //   TCP_NODELAY on every accepted socket (as wslab: small echoes are not held
@@ -42,7 +48,19 @@ namespace {
 // write it back, until the peer closes.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  explicit Session(tcp::socket&& socket) : ws_(std::move(socket)) {}
+  Session(tcp::socket&& socket, bool deflate) : ws_(std::move(socket)) {
+    if (deflate) {
+      websocket::permessage_deflate pmd;
+      pmd.server_enable = true;
+      pmd.server_max_window_bits = 15;
+      pmd.client_max_window_bits = 15;
+      pmd.server_no_context_takeover = false;
+      pmd.client_no_context_takeover = false;
+      pmd.compLevel = 6;
+      pmd.memLevel = 8;
+      ws_.set_option(pmd);
+    }
+  }
 
   void run() {
     ws_.set_option(websocket::stream_base::timeout{
@@ -81,7 +99,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(net::io_context& ioc, const tcp::endpoint& endpoint) : ioc_(ioc), acceptor_(ioc) {
+  Listener(net::io_context& ioc, const tcp::endpoint& endpoint, bool deflate)
+      : ioc_(ioc), acceptor_(ioc), deflate_(deflate) {
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(net::socket_base::reuse_address(true));
     acceptor_.bind(endpoint);
@@ -100,7 +119,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   void on_accept(beast::error_code ec, tcp::socket socket) {
     if (!ec) {
       socket.set_option(tcp::no_delay(true), ec);
-      std::make_shared<Session>(std::move(socket))->run();
+      std::make_shared<Session>(std::move(socket), deflate_)->run();
     } else if (ec == net::error::no_descriptors) {
       std::cerr << "beast_echo: accept: " << ec.message() << "\n";
     }
@@ -109,6 +128,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
   net::io_context& ioc_;
   tcp::acceptor acceptor_;
+  bool deflate_;
 };
 
 }  // namespace
@@ -116,18 +136,20 @@ class Listener : public std::enable_shared_from_this<Listener> {
 int main(int argc, char** argv) {
   std::string host = "127.0.0.1";
   unsigned short port = 0;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool deflate = false;
+  for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
-    if (arg == "--port") port = static_cast<unsigned short>(std::atoi(argv[i + 1]));
-    else if (arg == "--host") host = argv[i + 1];
+    if (arg == "--deflate") deflate = true;
+    else if (arg == "--port" && i + 1 < argc) port = static_cast<unsigned short>(std::atoi(argv[++i]));
+    else if (arg == "--host" && i + 1 < argc) host = argv[++i];
     else {
-      std::cerr << "usage: beast_echo [--port 0] [--host 127.0.0.1]\n";
+      std::cerr << "usage: beast_echo [--port 0] [--host 127.0.0.1] [--deflate]\n";
       return 2;
     }
   }
   try {
     net::io_context ioc{1};  // concurrency hint 1: one thread runs it
-    auto listener = std::make_shared<Listener>(ioc, tcp::endpoint{net::ip::make_address(host), port});
+    auto listener = std::make_shared<Listener>(ioc, tcp::endpoint{net::ip::make_address(host), port}, deflate);
     listener->accept();
     std::cout << "listening on " << listener->port() << std::endl;
     ioc.run();

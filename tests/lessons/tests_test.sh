@@ -14,8 +14,8 @@
 set -u
 src=${1:?usage: tests_test.sh SOURCE_DIR BUILD_DIR}
 build=${2:?usage: tests_test.sh SOURCE_DIR BUILD_DIR}
-chapters="uri handshake framing masking heartbeat close"
-modules="rules;uri;masking;handshake;framing;heartbeat;close"
+chapters="uri handshake framing masking heartbeat close extensions"
+modules="rules;uri;masking;handshake;framing;heartbeat;close;extensions"
 targets=""
 for c in $chapters; do targets="$targets test_$c"; done
 problems=0

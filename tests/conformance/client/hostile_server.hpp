@@ -127,6 +127,11 @@ class HostileServer {
   // A valid 101 for the request read, with `extra_headers` ("Name: value\r\n"...).
   std::string response_101(std::string_view extra_headers = {}) const;
 
+  // The 101 sent agreed permessage-deflate (RFC 7692): RSV1 becomes the
+  // "Per-Message Compressed" bit, allowed on the first frame of a data
+  // message and a problem anywhere else (§6, PMD-5). Reset by accept().
+  void allow_rsv1(bool on) { rsv1_agreed_ = on; }
+
   // Writes everything (false if the client has gone: reset or closed).
   bool send(std::string_view bytes);
   // Writes in chops of `chop` bytes with `pause` after each (TCP_NODELAY is
@@ -173,6 +178,7 @@ class HostileServer {
   bool peer_reset_ = false;
   std::vector<ReceivedFrame> frames_;
   Clock::time_point last_send_end_{};
+  bool rsv1_agreed_ = false;
 };
 
 // --- The client under test -----------------------------------------------------------
@@ -207,8 +213,10 @@ class ClientCase {
   EchoClient client;
 
   // connect(), accept, read the request, answer 101 followed by `after_101`
-  // in the same write, and wait for onopen (REQUIREd).
-  void open(std::string_view after_101 = {});
+  // in the same write, and wait for onopen (REQUIREd). `extensions`, if
+  // not empty, is the 101's Sec-WebSocket-Extensions (one naming
+  // permessage-deflate lets the client's frames carry RSV1, allow_rsv1()).
+  void open(std::string_view after_101 = {}, std::string_view extensions = {});
 
   // The client's next frame (REQUIREd), every client rule checked (CHECK).
   ReceivedFrame expect_frame(Ms timeout = 3s);
@@ -219,8 +227,9 @@ class ClientCase {
   void expect_silence(Ms quiet = 100ms);
 
   // §7.1.7: the client fails the connection: its next frame is a Close with
-  // `code`, nothing follows it, it closes TCP; onerror names `rule`; onclose
-  // reports `code`, not clean; no message after the ones echoed before.
+  // `code`, nothing follows it, it closes TCP; onerror names `rule` and its
+  // section (RFC 6455 or RFC 7692); onclose reports `code`, not clean; no
+  // message after the ones echoed before.
   void expect_failure(std::uint16_t code, error rule);
 
   // The server starts a normal close with `sent` (a Close frame's bytes).

@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -92,12 +93,30 @@ struct Got {
   std::string describe() const { return frame.describe(); }
 };
 
+// A Sec-WebSocket-Extensions value for the request ("" sends none): the
+// permessage-deflate cases (groups 12 and 13) offer it this way.
+struct ExtensionOffer {
+  std::string value;
+};
+
 class Peer {
  public:
   // Connects to ws://127.0.0.1:port/path and completes the opening
   // handshake (throws net::RawClientError if it cannot). Frames up to
   // 20 MiB are read back (the server's default limit is 16 MiB).
   explicit Peer(std::uint16_t port, std::string path = "/ws");
+  // The same, offering extensions (RFC 6455 §9.1), done without wslab's
+  // handshake or framing code: the request is written out here, the 101
+  // checked here (status, Upgrade, Connection, Sec-WebSocket-Accept computed
+  // with POCO's SHA-1), and the server's frames read by a decoder of this
+  // file. Because an agreed permessage-deflate gives RSV1 a meaning (RFC
+  // 7692 §6), that decoder lets RSV1 through on the first frame of a data
+  // message when the response accepted permessage-deflate, and nowhere
+  // else; every other rule of a server's frame is checked as for the plain
+  // peer (§5.1, §5.2, §5.5), and a frame that breaks one is an error.
+  Peer(std::uint16_t port, const ExtensionOffer& offer, std::string path = "/ws");
+  ~Peer();
+  Peer(Peer&&) noexcept;
 
   // Writes everything at once. False if the connection is gone (the server
   // may rightly have failed it already) or nothing is taken for 30 s.
@@ -139,12 +158,20 @@ class Peer {
   const std::string& error() const { return error_; }
   // Whether a Close has been read (and is waiting in, or was taken from, the inbox).
   bool close_seen() const { return close_seen_; }
-  net::RawClient& raw() { return client_; }
+
+  // The server's response head, as received (both kinds of peer).
+  const std::string& response_head() const;
+  // The values of every response header named `name` (case-insensitive),
+  // joined with ", " (§9.1 allows Sec-WebSocket-Extensions more than once);
+  // nullopt if there is none.
+  std::optional<std::string> response_header(std::string_view name) const;
 
  private:
+  struct OwnClient;  // the peer made with an ExtensionOffer
   void poll(Millis timeout);  // reads at most one frame into the inbox
 
-  net::RawClient client_;
+  std::optional<net::RawClient> client_;
+  std::unique_ptr<OwnClient> own_;
   std::deque<Got> inbox_;
   std::size_t written_ = 0;
   bool eof_ = false;
