@@ -245,14 +245,18 @@ MaybeViolation Inflater::run(const std::uint8_t* data, std::size_t size, const S
     const uInt in_before = z.avail_in;
     const int rc = ::inflate(&z, Z_SYNC_FLUSH);
     const std::size_t produced = want - z.avail_out;
+    if (rc == Z_MEM_ERROR) throw std::bad_alloc();
+    // Past the limit comes first, even if the same call then found bad data
+    // further on: zlib goes on decoding (up to the next byte it would write)
+    // after its output is full, so which of the two a message gets must not
+    // depend on how its payload was cut into chunks (found by fuzz_inflater).
+    if (produced > room)
+      return Violation(error::inflated_too_big, "the message inflates to more than the limit of " +
+                                                    std::to_string(max_message_size_) + " bytes");
     if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT || rc == Z_STREAM_ERROR)
       return Violation(error::bad_compressed_data,
                        std::string("the compressed payload is not valid DEFLATE data: ") +
                            (z.msg ? z.msg : "zlib error " + std::to_string(rc)));
-    if (rc == Z_MEM_ERROR) throw std::bad_alloc();
-    if (produced > room)
-      return Violation(error::inflated_too_big, "the message inflates to more than the limit of " +
-                                                    std::to_string(max_message_size_) + " bytes");
     if (produced > 0) {
       message_size_ += produced;
       if (auto v = sink(std::span<const std::uint8_t>(z_->out.data(), produced))) return v;

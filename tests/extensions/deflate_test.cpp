@@ -308,6 +308,33 @@ TEST_CASE("PMD-7 a small bomb is stopped at the limit with 1009, having allocate
   }
 }
 
+TEST_CASE("PMD-7 past the limit and then not DEFLATE: 1009 however the payload is cut", "[extensions]") {
+  // Found by fuzz_inflater (tests/fuzz/corpus/inflater/regression-too-big-then-bad-data):
+  // a fixed-Huffman block holding one byte, 'M', then a stored block whose
+  // length check fails. With a limit of 0, the 'M' is one byte too many.
+  // zlib, its output full, goes on to the bad stored block in the same
+  // call, so the answer used to depend on whether the payload came whole
+  // (bad_compressed_data) or cut after the 'M' (inflated_too_big). The
+  // limit is checked first: what came out before the bad data is too big.
+  const std::string payload("\xf2\x05\x00\xfa\xff\x48\x65\x6c\x6c\x6f", 10);
+  const auto count = [](std::span<const std::uint8_t>) -> MaybeViolation { return std::nullopt; };
+  for (const std::size_t piece : {std::size_t{10}, std::size_t{2}, std::size_t{1}}) {
+    INFO("pieces of " << piece << " bytes");
+    Inflater inflater(15, false, 0);
+    MaybeViolation v;
+    for (std::size_t i = 0; i < payload.size() && !v; i += piece)
+      v = inflater.inflate(span_of(std::string_view(payload).substr(i, piece)), count);
+    if (!v) v = inflater.finish(count);
+    REQUIRE(v);
+    CHECK(v->id() == error::inflated_too_big);
+  }
+  // With room for the 'M', the same payload is bad data (§7.2.2, 1007).
+  Inflater roomy(15, false, 1);
+  auto r = roomy.inflate_message(span_of(payload));
+  REQUIRE_FALSE(r);
+  CHECK(r.violation().id() == error::bad_compressed_data);
+}
+
 // --- RSV1 (§6) -----------------------------------------------------------------------------
 
 TEST_CASE("PMD-5 RSV1 on a control frame fails with 1002", "[extensions]") {

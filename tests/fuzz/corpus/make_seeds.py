@@ -328,4 +328,66 @@ rts = {
 for name, data in rts.items():
     write("frame_roundtrip", name, data)
 
+# --- inflater: [options][chunk seed] then messages, each [length u16 BE] bytes -----
+# options: bits 0-2 window bits 8+n, bit 3 no context takeover, bits 4-6 the
+# limit (0 16 MiB, 1 0, 2 1, 3 5, 4 100, 5 4096, 6 65536, 7 1 MiB), bit 7
+# round trip (the messages are plain data, compressed by the Deflater first).
+import zlib
+
+
+def deflate_raw(message, wbits=15):
+    c = zlib.compressobj(6, zlib.DEFLATED, -wbits)
+    out = c.compress(message) + c.flush(zlib.Z_SYNC_FLUSH)
+    assert out.endswith(b"\x00\x00\xff\xff")
+    return out[:-4]
+
+
+def msgs(*payloads):
+    return b"".join(struct.pack(">H", len(p)) + p for p in payloads)
+
+
+def inf(options, seed, *payloads):
+    return bytes([options, seed]) + msgs(*payloads)
+
+
+RFC_HELLO = bytes.fromhex("f248cdc9c90700")            # RFC 7692 §7.2.3.1
+RFC_HELLO_AGAIN = bytes.fromhex("f20011000000")[:5]     # §7.2.3.2: f2 00 11 00 00
+RFC_STORED = bytes.fromhex("000500faff48656c6c6f00")    # §7.2.3.3 (a stored block)
+RFC_BFINAL = bytes.fromhex("f348cdc9c9070000")          # §7.2.3.4 (BFINAL, then 00)
+
+
+def two_blocks(a, b):  # one message, a sync flush inside it (a block boundary mid-message)
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    out = c.compress(a) + c.flush(zlib.Z_SYNC_FLUSH) + c.compress(b) + c.flush(zlib.Z_SYNC_FLUSH)
+    return out[:-4]
+
+
+bomb = deflate_raw(bytes(1 << 20))
+text = ("The quick brown fox jumps over the lazy dog. " * 40).encode()
+infl = {
+    "rfc-7.2.3.1-hello": inf(7, 0, RFC_HELLO),
+    "rfc-7.2.3.2-takeover": inf(7, 0, RFC_HELLO, RFC_HELLO_AGAIN),
+    "rfc-7.2.3.2-takeover-pieces": inf(7, 1, RFC_HELLO, RFC_HELLO_AGAIN),
+    "rfc-7.2.3.2-no-takeover-refused": inf(7 | 8, 0, RFC_HELLO, RFC_HELLO_AGAIN),
+    "rfc-7.2.3.3-stored": inf(7, 3, RFC_STORED),
+    "rfc-7.2.3.4-bfinal": inf(7, 0, RFC_BFINAL, RFC_HELLO_AGAIN),
+    "two-blocks": inf(7, 5, two_blocks(b"Hel", b"lo")),
+    "rfc-7.2.3.6-empty": inf(7, 0, b"\x00"),
+    "truncated": inf(7, 0, RFC_HELLO[:4]),
+    "not-deflate": inf(7, 0, b"\xff\xff\xff\xff"),
+    "bomb-1mib-limit-64k": inf(7 | (6 << 4), 200, bomb),
+    "bomb-1mib-limit-1mib": inf(7 | (7 << 4), 0, bomb),
+    "text-limit-100": inf(7 | (4 << 4), 9, deflate_raw(text)),
+    "text-window-9": inf(1, 17, deflate_raw(text, 9), deflate_raw(text, 9)),
+    "text-window-8-takeover": inf(0, 140, deflate_raw(text, 9)),
+    "hello-limit-5": inf(7 | (3 << 4), 0, RFC_HELLO),
+    "hello-limit-0": inf(7 | (1 << 4), 0, RFC_HELLO, b"\x00"),
+    "round-trip-text": bytes([0x80 | 7, 3]) + msgs(text, text, b"", b"Hello"),
+    "round-trip-window-8": bytes([0x80 | 0, 150]) + msgs(text, bytes(range(256)) * 3),
+    "round-trip-no-takeover-9": bytes([0x80 | 8 | 1, 1]) + msgs(text[:300], text[:300]),
+    "round-trip-utf8": bytes([0x80 | 7, 0]) + msgs("κόσμε € 😀 ".encode() * 20),
+}
+for name, data in infl.items():
+    write("inflater", name, data)
+
 print("seed corpora written under", ROOT)

@@ -238,7 +238,16 @@ class Deflater {
 // message and the receiver's size limit and UTF-8 check see inflated bytes
 // as they come. Inflating stops as soon as a message would pass
 // max_message_size: a few kilobytes that would inflate to gigabytes cost at
-// most the limit (PMD-7).
+// most the limit (PMD-7). When a message is both past the limit and, further
+// on, not DEFLATE data, it is past the limit (1009) however it was cut.
+//
+// The window: zlib is opened with the agreed window, and holds that many
+// bytes between inflate() calls. A match that reaches further back than the
+// agreed window (a sender breaking §7.1.2's MUST) is refused ("invalid
+// distance too far back", 1007) when the bytes it refers to came out of an
+// earlier call, but copied when they are in the same call's output: such a
+// message may pass or fail depending on how its payload arrived. Senders
+// that keep to the agreement (zlib always does) never see the difference.
 class Inflater {
  public:
   static constexpr std::size_t kOutputChunk = 16 * 1024;
