@@ -144,6 +144,8 @@ case "${1:-}" in
     for b in build/release/tests/bench/bench_*; do [ -x "$b" ] && "$b"; done
     /usr/bin/python3 tests/bench/run_net_bench.py build/release
     /usr/bin/python3 tests/bench/viz_stream_bench.py build/release
+    /usr/bin/python3 tests/bench/run_deflate_bench.py build/release
+    /usr/bin/python3 tests/bench/run_soak.py build/release   # about 3 minutes
     ;;
   *)
     sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
