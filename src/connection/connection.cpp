@@ -232,6 +232,14 @@ void Connection::accept(const handshake::AcceptOptions& options, TimePoint now) 
       throw std::invalid_argument("Connection::accept: subprotocol \"" + *options.subprotocol +
                                   "\" was not offered by the client (RFC 6455 §4.2.2)");
   }
+  // §4.2.2 /extensions/ and §9.1: the server lists only extensions the
+  // client requested (EX-3); an application's own must have been offered.
+  for (const handshake::Extension& e : options.extensions) {
+    const auto& offered = upgrade_request_->extensions;
+    if (std::none_of(offered.begin(), offered.end(), [&](const handshake::Extension& o) { return o.name == e.name; }))
+      throw std::invalid_argument("Connection::accept: extension \"" + e.name +
+                                  "\" was not offered by the client (RFC 6455 §4.2.2, §9.1)");
+  }
   now_ = now;
   handshake::AcceptOptions accepted = options;
   if (deflate_negotiator_) {

@@ -71,6 +71,24 @@ TEST_CASE("HSS-4 accepting a subprotocol the client never offered is refused", "
                   std::invalid_argument);
 }
 
+TEST_CASE("EX-3 accepting an extension the client never offered is refused, an offered one is listed",
+          "[connection]") {
+  // RFC 6455 §4.2.2 /extensions/, §9.1: the server's Sec-WebSocket-Extensions
+  // may list only extensions the client requested.
+  auto c = client_options();
+  c.client.extensions = {handshake::Extension{.name = "x-wslab-test", .params = {}}};
+  Link link(c);
+  REQUIRE_FALSE(link.client.connect(*uri::parse("ws://example.com/"), link.now));
+  link.pump();
+  CHECK_THROWS_WITH(link.server.accept(handshake::AcceptOptions{.extensions = {{.name = "x-other", .params = {}}}}, link.now),
+                    Catch::Contains("\"x-other\" was not offered"));
+  CHECK(link.server.ready_state() == ReadyState::CONNECTING);  // nothing was sent: the application may try again
+  CHECK(link.server.output().empty());
+  link.server.accept(handshake::AcceptOptions{.extensions = {{.name = "x-wslab-test", .params = {}}}}, link.now);
+  CHECK(link.server.extensions() == "x-wslab-test");
+  CHECK_THAT(std::string(link.server.output()), Catch::Contains("\r\nSec-WebSocket-Extensions: x-wslab-test\r\n"));
+}
+
 TEST_CASE("MK-1 a client masks every frame and a server masks none", "[connection]") {
   Link link;
   link.open();
