@@ -37,7 +37,7 @@ std::string render(const trace::Hello& e) {
 
 std::string render(const trace::ConnectionOpen& e) {
   return conn_label(e.conn) + ": TCP connection from " + e.peer + ", " + std::string(to_string(e.role)) +
-         " side, " + e.resource + "\n";
+         " side, " + e.resource + (e.extensions.empty() ? "" : ", extensions " + e.extensions) + "\n";
 }
 
 // One line per head (RFC 6455 §4.1, §4.2.2): its start line and the header
@@ -51,6 +51,9 @@ std::string render(const trace::Handshake& e) {
   } else if (const auto accept = header_of(e, "Sec-WebSocket-Accept"); !accept.empty()) {
     out += ", Sec-WebSocket-Accept " + accept;
   }
+  // The extensions offered (a request) or agreed (a 101), RFC 6455 §9.1.
+  if (const auto extensions = header_of(e, "Sec-WebSocket-Extensions"); !extensions.empty())
+    out += ", Sec-WebSocket-Extensions " + extensions;
   return out + "\n";
 }
 
@@ -64,6 +67,49 @@ std::string without_incomplete_payload(const std::string& diagram) {
   return out;
 }
 
+// permessage-deflate (RFC 7692 §6) gives RSV1 a meaning: on the first frame
+// of a compressed message it says "compressed", and the message's other
+// frames have it 0. The diagram's RSV line (which knows only §5.2) is
+// replaced by what the bit means on this connection.
+std::string with_deflate_rsv(const std::string& diagram, const trace::Frame& e) {
+  if (!e.compressed || e.rsv2 || e.rsv3) return diagram;
+  const std::string meaning =
+      e.rsv1 ? "RSV1 (permessage-deflate: compressed): this message's payload is DEFLATE data (RFC 7692 §6)"
+             : "a frame of a compressed message: RSV1 is set on its first frame only (RFC 7692 §6)";
+  std::string out;
+  std::istringstream lines(diagram);
+  constexpr std::string_view kRsv = "RSV1-3       ";
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(kRsv, 0) == 0 && line.size() > kRsv.size() + 7) line = line.substr(0, kRsv.size() + 7) + meaning;
+    out += line + "\n";
+  }
+  return out;
+}
+
+// The compressed message's sizes and its first bytes inflated, on the frame
+// that ends it (the trace carries them there, docs/trace-format.md).
+std::string deflate_lines(const trace::Frame& e) {
+  if (!e.compressed || e.error) return {};
+  if (!e.uncompressed_size) {
+    return "  permessage-deflate: " + std::to_string(e.payload_length) +
+           " bytes of a compressed message, inflated when its last frame is in\n";
+  }
+  const std::uint64_t inflated = *e.uncompressed_size;
+  std::string out = "  permessage-deflate: ";
+  if (e.rsv1)  // one frame: its payload is the whole compressed message
+    out += "payload " + std::to_string(e.payload_length) + " bytes compressed -> " + std::to_string(inflated) +
+           " bytes\n";
+  else
+    out += "the message ends here: its frames' payloads inflate to " + std::to_string(inflated) + " bytes (" +
+           std::to_string(e.payload_length) + " compressed bytes in this frame)\n";
+  const std::string_view text(reinterpret_cast<const char*>(e.uncompressed_preview.data()),
+                              e.uncompressed_preview.size());
+  out += "  Inflated     " + to_hex(e.uncompressed_preview, 32) + "  " + printable(text);
+  if (e.uncompressed_preview.size() < inflated)
+    out += "  (first " + std::to_string(e.uncompressed_preview.size()) + " of " + std::to_string(inflated) + " bytes)";
+  return out + "\n";
+}
+
 std::string render(const trace::Frame& e) {
   std::string out = conn_label(e.conn) + " #" + std::to_string(e.seq) + ": " +
                     std::string(connection::to_string(e.direction)) + " " +
@@ -71,7 +117,7 @@ std::string render(const trace::Frame& e) {
                     // A rejected frame's length may not have been read: the
                     // rules are checked as soon as the octets they need are in.
                     (e.error ? "" : ", " + std::to_string(e.payload_length) + " bytes") +
-                    (e.mask ? ", masked" : "") + (e.fin ? "" : ", FIN=0");
+                    (e.mask ? ", masked" : "") + (e.compressed ? ", compressed" : "") + (e.fin ? "" : ", FIN=0");
   if (e.close_code) out += ", close " + std::to_string(*e.close_code);
   if (!e.close_reason.empty()) out += " \"" + e.close_reason + "\"";
   out += "\n";
@@ -86,6 +132,7 @@ std::string render(const trace::Frame& e) {
   const bool truncated = header_complete && e.preview_masked.size() < e.payload_length;
   std::string diagram = draw_frame(wire);
   if (truncated) diagram = without_incomplete_payload(diagram);
+  diagram = with_deflate_rsv(diagram, e);
   // Indented, like `wslab demo`'s diagrams.
   std::string indented;
   std::istringstream lines(diagram);
@@ -94,7 +141,7 @@ std::string render(const trace::Frame& e) {
   if (truncated)
     out += "  (payload preview: " + std::to_string(e.preview_masked.size()) + " of " +
            std::to_string(e.payload_length) + " bytes)\n";
-  return out;
+  return out + deflate_lines(e);
 }
 
 std::string render(const trace::Transition& e) {

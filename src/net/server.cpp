@@ -592,8 +592,12 @@ std::string Session::peer() const {
 }
 
 trace::ConnectionOpen Session::open_event() const {
-  return trace::ConnectionOpen{.conn = id_, .time = server_.trace_clock.since_start(accepted_at_),
-                               .role = Role::server, .peer = peer(), .resource = trace_resource_};
+  trace::ConnectionOpen e{.conn = id_, .time = server_.trace_clock.since_start(accepted_at_),
+                          .role = Role::server, .peer = peer(), .resource = trace_resource_};
+  // A viewer that joins after the handshake never sees the 101: say what it
+  // agreed (RFC 6455 §9.1; permessage-deflate gives RSV1 its meaning).
+  if (ws_ && ws_->ready_state() != ReadyState::CONNECTING) e.extensions = ws_->extensions();
+  return e;
 }
 
 void Session::trace_open() {

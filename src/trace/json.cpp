@@ -65,6 +65,7 @@ std::string reference_json(const ConnectionOpen& e) {
   o->set("role", std::string(to_string(e.role)));
   o->set("peer", utf8_or_escaped(e.peer));
   o->set("resource", utf8_or_escaped(e.resource));
+  if (!e.extensions.empty()) o->set("extensions", utf8_or_escaped(e.extensions));
   return stringify(o);
 }
 
@@ -114,6 +115,11 @@ std::string reference_json(const Frame& e) {
   o->set("raw_header", hex(e.raw_header));
   o->set("preview", hex(e.preview));
   o->set("preview_masked", hex(e.preview_masked));
+  if (e.compressed) o->set("compressed", true);
+  if (e.uncompressed_size) {
+    o->set("uncompressed_size", static_cast<Poco::UInt64>(*e.uncompressed_size));
+    o->set("uncompressed_preview", hex(e.uncompressed_preview));
+  }
   if (e.close_code) {
     o->set("close_code", static_cast<int>(*e.close_code));
     o->set("close_reason", utf8_or_escaped(e.close_reason));
@@ -251,8 +257,11 @@ std::string fast_json(const Hello& e) {
 }
 
 std::string fast_json(const ConnectionOpen& e) {
-  return Writer("open").number("conn", e.conn).number("t", e.time).text("role", to_string(e.role))
-      .text("peer", e.peer).text("resource", e.resource).done();
+  Writer w("open");
+  w.number("conn", e.conn).number("t", e.time).text("role", to_string(e.role)).text("peer", e.peer)
+      .text("resource", e.resource);
+  if (!e.extensions.empty()) w.text("extensions", e.extensions);
+  return w.done();
 }
 
 std::string fast_json(const Handshake& e) {
@@ -293,6 +302,9 @@ std::string fast_json(const Frame& e) {
   if (e.masking_key) w.text("masking_key", hex(*e.masking_key));
   else w.null("masking_key");
   w.text("raw_header", hex(e.raw_header)).text("preview", hex(e.preview)).text("preview_masked", hex(e.preview_masked));
+  if (e.compressed) w.boolean("compressed", true);
+  if (e.uncompressed_size)
+    w.number("uncompressed_size", *e.uncompressed_size).text("uncompressed_preview", hex(e.uncompressed_preview));
   if (e.close_code) w.number("close_code", static_cast<int>(*e.close_code)).text("close_reason", e.close_reason);
   if (e.error) {
     std::string err = "{\"rule\":";
@@ -455,6 +467,7 @@ Event read_event(const Object& o) {
     else r.fail("role", "not \"server\" or \"client\"");
     e.peer = r.text("peer");
     e.resource = r.text("resource");
+    if (r.has("extensions")) e.extensions = r.text("extensions");
     return e;
   }
   if (type == "handshake") {
@@ -498,6 +511,14 @@ Event read_event(const Object& o) {
     e.preview = r.bytes("preview");
     e.preview_masked = r.bytes("preview_masked");
     if (e.preview.size() != e.preview_masked.size()) r.fail("preview_masked", "not as long as \"preview\"");
+    // permessage-deflate (RFC 7692); absent in traces of uncompressed frames.
+    if (r.has("compressed")) e.compressed = r.boolean("compressed");
+    if (r.has("uncompressed_size")) {
+      e.uncompressed_size = r.integer<std::uint64_t>("uncompressed_size");
+      e.uncompressed_preview = r.bytes("uncompressed_preview");
+      if (e.uncompressed_preview.size() > *e.uncompressed_size)
+        r.fail("uncompressed_preview", "longer than \"uncompressed_size\"");
+    }
     if (r.has("close_code")) {
       e.close_code = r.integer<std::uint16_t>("close_code");
       e.close_reason = r.text("close_reason");

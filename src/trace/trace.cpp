@@ -129,6 +129,12 @@ Frame make_frame(std::uint64_t conn, Micros time, std::uint64_t seq, const conne
   f.preview.assign(record.payload_preview.begin(), record.payload_preview.end());
   f.preview_masked = f.preview;
   if (h.mask) masking::apply_mask(f.preview_masked, h.masking_key);
+  // RFC 7692: the message inflated, as the connection delivered it.
+  f.compressed = record.compressed;
+  if (record.uncompressed_size) {
+    f.uncompressed_size = record.uncompressed_size;
+    f.uncompressed_preview.assign(record.uncompressed_preview.begin(), record.uncompressed_preview.end());
+  }
   // A Close frame's body (§5.5.1): a 2-byte status code, then a UTF-8 reason.
   if (h.opcode == static_cast<std::uint8_t>(framing::Opcode::close) && f.preview.size() >= 2) {
     f.close_code = static_cast<std::uint16_t>(f.preview[0] << 8 | f.preview[1]);

@@ -212,6 +212,7 @@ WsClient::WsClient(std::uint16_t port, WsClientOptions options)
   o.max_message_size = options_.max_message_size;
   o.close_timeout = 5s;
   o.client.origin = options_.origin;
+  o.permessage_deflate = options_.permessage_deflate;
   conn_ = std::make_unique<connection::Connection>(std::move(o), Clock::now());
 }
 

@@ -122,6 +122,8 @@ struct WsClientOptions {
   std::optional<std::string> origin{};
   std::uint64_t max_message_size = 64u << 20;
   const net::TlsContext* tls = nullptr;
+  // permessage-deflate (RFC 7692) offered with these settings; unset: not offered.
+  std::optional<extensions::Settings> permessage_deflate{};
 };
 
 // A blocking WebSocket client: a RawClient carrying a client-role Connection.

@@ -89,6 +89,84 @@ TEST_CASE("watch: a rejected frame names the rule it broke and the close code", 
   CHECK(contains(out, "RSV1-3       1 0 0"));
 }
 
+TEST_CASE("watch: a compressed frame names RSV1 as permessage-deflate's bit and shows the text inflated",
+          "[trace][watch]") {
+  // RFC 7692 §7.2.3.1: "Hello" compressed, as the server echoes it: c1 07
+  // f2 48 cd c9 c9 07 00. RSV1 is the "Per-Message Compressed" bit (§6).
+  trace::Frame f;
+  f.conn = 1;
+  f.seq = 2;
+  f.direction = connection::Direction::sent;
+  f.rsv1 = true;
+  f.opcode = 0x1;
+  f.payload_length = 7;
+  f.length_form = "7-bit";
+  f.raw_header = {0xc1, 0x07};
+  f.preview = {0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00};
+  f.preview_masked = f.preview;
+  f.compressed = true;
+  f.uncompressed_size = 5;
+  f.uncompressed_preview = {'H', 'e', 'l', 'l', 'o'};
+  const std::string out = app::render_event(f);
+  INFO(out);
+  CHECK(out.rfind("conn 1 #2: sent text frame, 7 bytes, compressed\n", 0) == 0);
+  CHECK(contains(out, "|1|1|0|0|0 0 0 1|0|0 0 0 0 1 1 1|"));
+  CHECK(contains(out, "RSV1-3       1 0 0  RSV1 (permessage-deflate: compressed)"));
+  CHECK_FALSE(contains(out, "else Fail"));  // not a §5.2 violation here
+  CHECK(contains(out, "Payload      f2 48 cd c9 c9 07 00"));  // the wire payload as it was
+  CHECK(contains(out, "  permessage-deflate: payload 7 bytes compressed -> 5 bytes\n"));
+  CHECK(contains(out, "  Inflated     48 65 6c 6c 6f  \"Hello\"\n"));
+  // The same frame without the extension is the §5.2 violation it would be.
+  trace::Frame plain = f;
+  plain.compressed = false;
+  plain.uncompressed_size.reset();
+  plain.uncompressed_preview.clear();
+  const std::string bare = app::render_event(plain);
+  CHECK(contains(bare, "RSV1-3       1 0 0  set: only a negotiated extension may do this, else Fail (§5.2)"));
+  CHECK_FALSE(contains(bare, "Inflated"));
+  CHECK_FALSE(contains(bare, "compressed"));
+}
+
+TEST_CASE("watch: the fragments of a compressed message, and an inflated text longer than its preview",
+          "[trace][watch]") {
+  // §6.1: one deflate stream across the fragments, RSV1 on the first only;
+  // the trace inflates the message on its last frame.
+  trace::Frame first;
+  first.conn = 2;
+  first.seq = 5;
+  first.fin = false;
+  first.rsv1 = true;
+  first.opcode = 0x1;
+  first.payload_length = 3;
+  first.length_form = "7-bit";
+  first.raw_header = {0x41, 0x03};
+  first.preview = {0xf2, 0x48, 0x05};  // §7.2.3.1's fragmented "Hello"
+  first.preview_masked = first.preview;
+  first.compressed = true;
+  const std::string a = app::render_event(first);
+  INFO(a);
+  CHECK(contains(a, "received text frame, 3 bytes, compressed, FIN=0"));
+  CHECK(contains(a, "RSV1 (permessage-deflate: compressed)"));
+  CHECK(contains(a, "permessage-deflate: 3 bytes of a compressed message, inflated when its last frame is in"));
+
+  trace::Frame last = first;
+  last.seq = 6;
+  last.fin = true;
+  last.rsv1 = false;
+  last.opcode = 0x0;
+  last.payload_length = 4;
+  last.raw_header = {0x80, 0x04};
+  last.preview = {0x00, 0x00, 0x00, 0x00};
+  last.preview_masked = last.preview;
+  last.uncompressed_size = 300;
+  last.uncompressed_preview.assign(64, 'a');
+  const std::string b = app::render_event(last);
+  INFO(b);
+  CHECK(contains(b, "RSV1-3       0 0 0  a frame of a compressed message: RSV1 is set on its first frame only"));
+  CHECK(contains(b, "the message ends here: its frames' payloads inflate to 300 bytes (4 compressed bytes in this frame)"));
+  CHECK(contains(b, "(first 64 of 300 bytes)"));
+}
+
 TEST_CASE("watch: transitions, handshakes and closes are one line each", "[trace][watch]") {
   CHECK(app::render_event(trace::Transition{.conn = 3,
                                             .from = connection::ReadyState::CONNECTING,
@@ -107,6 +185,17 @@ TEST_CASE("watch: transitions, handshakes and closes are one line each", "[trace
   const std::string line = app::render_event(request);
   CHECK(line == "conn 4: handshake received request GET /ws HTTP/1.1, Sec-WebSocket-Key dGhlIHNhbXBsZSBub25jZQ== "
                 "(the accept: base64(SHA-1(key + GUID)) = s3pPLMBiTxaQ9kYGzzhZRbK+xOo=)\n");
+  // The extensions offered and agreed (RFC 6455 §9.1), and those a late open event names.
+  const auto agreed = trace::make_handshake(
+      4, 0, connection::Direction::sent,
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n");
+  CHECK(app::render_event(agreed) == "conn 4: handshake sent response HTTP/1.1 101 Switching Protocols, "
+                                     "Sec-WebSocket-Accept s3pPLMBiTxaQ9kYGzzhZRbK+xOo=, "
+                                     "Sec-WebSocket-Extensions permessage-deflate\n");
+  CHECK(app::render_event(trace::ConnectionOpen{.conn = 6, .peer = "127.0.0.1:5000", .resource = "/ws",
+                                                .extensions = "permessage-deflate"}) ==
+        "conn 6: TCP connection from 127.0.0.1:5000, server side, /ws, extensions permessage-deflate\n");
   CHECK(app::render_event(trace::Dropped{.count = 12, .total = 40}) ==
         "(12 trace events dropped: this viewer fell behind; 40 in all)\n");
 }
@@ -145,6 +234,33 @@ TEST_CASE("watch: live from /trace/ws, a client's echo drawn as it happens", "[t
   CHECK(contains(text, ": received text frame, 2 bytes, masked"));
   CHECK(contains(text, ": sent text frame, 2 bytes\n"));
   CHECK(contains(text, "\"hi\""));
+}
+
+TEST_CASE("watch: live, a compressing client's echo drawn compressed with its text inflated", "[trace][watch]") {
+  // RFC 7692: the client offers permessage-deflate, the server agrees; the
+  // watch shows the compressed bytes on the wire and the text inflated.
+  RunningServer s;
+  std::ostringstream out;
+  app::WatchOptions options;
+  options.url = "ws://127.0.0.1:" + std::to_string(s.port()) + "/trace/ws";
+  options.count = 2;
+  auto watching = std::async(std::launch::async, [&] { return app::watch_trace(options, out); });
+  REQUIRE(eventually([&] { return s.stats().websocket_connections == 1; }));
+  WsClient c(s.port(), WsClientOptions{.permessage_deflate = extensions::Settings{}});
+  REQUIRE(c.open());
+  REQUIRE(c.send_text("Hello"));
+  REQUIRE(c.next_message());
+  REQUIRE(watching.wait_for(10s) == std::future_status::ready);
+  CHECK(watching.get() == 0);
+  const std::string text = out.str();
+  INFO(text);
+  CHECK(contains(text, "Sec-WebSocket-Extensions permessage-deflate\n"));
+  CHECK(contains(text, ": received text frame, 7 bytes, masked, compressed\n"));
+  CHECK(contains(text, ": sent text frame, 7 bytes, compressed\n"));
+  CHECK(contains(text, "Payload      f2 48 cd c9 c9 07 00"));  // §7.2.3.1
+  CHECK(contains(text, "RSV1 (permessage-deflate: compressed)"));
+  CHECK(contains(text, "permessage-deflate: payload 7 bytes compressed -> 5 bytes"));
+  CHECK(contains(text, "Inflated     48 65 6c 6c 6f  \"Hello\""));
 }
 
 TEST_CASE("watch: no server yet: says so once, retries, and stops when told", "[trace][watch]") {

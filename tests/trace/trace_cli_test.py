@@ -63,6 +63,15 @@ payload = bytes.fromhex(sent[0]["preview"].replace(" ", ""))
 check("the client's text frame carries its payload both ways (§5.3), compressed (RFC 7692 §7.2.1)",
       sent[0]["rsv1"] and zlib.decompressobj(-15).decompress(payload + b"\x00\x00\xff\xff") == b"hello"
       and sent[0]["preview_masked"] != sent[0]["preview"], str(sent[0]))
+# The trace records what the compressed bytes stand for (docs/trace-format.md):
+# the frame ends its message, so it carries the size and the text inflated.
+texts = [e for e in client if e["type"] == "frame" and e["opcode_name"] == "text"]
+check("the client's compressed text frames, both ways, carry compressed and the message inflated (RFC 7692 §6)",
+      len(texts) == 2 and all(e.get("compressed") is True and e.get("uncompressed_size") == 5
+                              and e.get("uncompressed_preview") == "68 65 6c 6c 6f" for e in texts), str(texts))
+check("the client's control frames carry no compression fields (RFC 7692 §6.1)",
+      all("compressed" not in e and "uncompressed_size" not in e
+          for e in client if e["type"] == "frame" and e["opcode"] >= 8), str(client))
 
 server_events = events_of(server_file)
 conns = sorted({e["conn"] for e in server_events if "conn" in e})
@@ -71,6 +80,10 @@ check("the server's trace: one connection, the same story from the other side",
           "open", "handshake/received", "handshake/sent", "transition", "frame/received", "frame/sent",
           "frame/received", "frame/sent", "transition", "transition", "close"],
       str(kinds(server_events)))
+server_texts = [e for e in server_events if e["type"] == "frame" and e["opcode_name"] == "text"]
+check("the server's trace has the same text inflated, received and echoed",
+      [(e["dir"], e.get("compressed"), e.get("uncompressed_preview")) for e in server_texts]
+      == [("received", True, "68 65 6c 6c 6f"), ("sent", True, "68 65 6c 6c 6f")], str(server_texts))
 check("both sides saw the same Sec-WebSocket-Key and accept",
       [e for e in client if e["type"] == "handshake" and e["request"]][0]["accept"]
       == [e for e in server_events if e["type"] == "handshake" and e["request"]][0]["accept"])

@@ -97,6 +97,131 @@ TEST_CASE("a frame event carries the fields docs/trace-format.md names", "[trace
   CHECK_FALSE(std::get<Frame>(round_trip(plain)).masking_key.has_value());
 }
 
+namespace {
+
+// RFC 7692 §7.2.3.1: "Hello" compressed is f2 48 cd c9 c9 07 00, sent with RSV1.
+Frame compressed_hello() {
+  Frame f{.conn = 4, .time = 10, .seq = 5, .direction = Direction::sent};
+  f.rsv1 = true;
+  f.opcode = 1;
+  f.payload_length = 7;
+  f.length_form = "7-bit";
+  f.raw_header = {0xc1, 0x07};
+  f.preview = {0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00};
+  f.preview_masked = f.preview;
+  f.compressed = true;
+  f.uncompressed_size = 5;
+  f.uncompressed_preview = {'H', 'e', 'l', 'l', 'o'};
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("a compressed frame's event carries compressed, the inflated size and preview (RFC 7692 6)", "[trace]") {
+  // RFC 7692 §6: the wire payload stays the compressed bytes; the inflated
+  // message travels beside it, on the frame that ends it.
+  const Frame hello = compressed_hello();
+  const std::string line = to_json(hello);
+  INFO(line);
+  for (const char* field : {R"("rsv1":true)", R"("payload_length":7)", R"("preview":"f2 48 cd c9 c9 07 00")",
+                            R"("compressed":true)", R"("uncompressed_size":5)",
+                            R"("uncompressed_preview":"48 65 6c 6c 6f")"})
+    CHECK_THAT(line, Catch::Contains(field));
+  CHECK(round_trip(hello) == Event(hello));
+  CHECK(std::get<Event>(from_json(to_json_reference(hello))) == Event(hello));
+
+  // The first fragment of a compressed message (§6.1): compressed, not yet inflated.
+  Frame first = hello;
+  first.fin = false;
+  first.uncompressed_size.reset();
+  first.uncompressed_preview.clear();
+  CHECK_THAT(to_json(first), Catch::Contains(R"("compressed":true)") && !Catch::Contains("uncompressed"));
+  CHECK(round_trip(first) == Event(first));
+  // An empty message compressed (§7.2.3.6): an uncompressed_size of 0 is kept.
+  Frame empty = hello;
+  empty.payload_length = 1;
+  empty.preview = empty.preview_masked = {0x00};
+  empty.uncompressed_size = 0;
+  empty.uncompressed_preview.clear();
+  CHECK_THAT(to_json(empty), Catch::Contains(R"("uncompressed_size":0,"uncompressed_preview":"")"));
+  CHECK(round_trip(empty) == Event(empty));
+}
+
+TEST_CASE("an uncompressed frame has no compression fields, and old lines without them still read", "[trace]") {
+  // The fields are additive (docs/trace-format.md): a frame that is not part
+  // of a compressed message has none, and a reader takes their absence as
+  // "not compressed".
+  Frame plain = compressed_hello();
+  plain.rsv1 = false;
+  plain.compressed = false;
+  plain.uncompressed_size.reset();
+  plain.uncompressed_preview.clear();
+  const std::string line = to_json(plain);
+  CHECK_THAT(line, !Catch::Contains("compressed"));
+  CHECK_THAT(to_json_reference(plain), !Catch::Contains("compressed"));
+  const auto back = std::get<Frame>(round_trip(plain));
+  CHECK_FALSE(back.compressed);
+  CHECK_FALSE(back.uncompressed_size);
+  // Bad values are refused with the field named.
+  std::string bad = to_json(compressed_hello());
+  auto with = [&](std::string from, std::string to) {
+    std::string s = bad;
+    s.replace(s.find(from), from.size(), to);
+    return s;
+  };
+  CHECK_THAT(error_of(with(R"("compressed":true)", R"("compressed":"yes")")),
+             Catch::Contains("\"compressed\" not true or false"));
+  CHECK_THAT(error_of(with(R"("uncompressed_size":5)", R"("uncompressed_size":4)")),
+             Catch::Contains("\"uncompressed_preview\" longer than \"uncompressed_size\""));
+  CHECK_THAT(error_of(with(R"("uncompressed_preview":"48)", R"("uncompressed_preview":"4x)")),
+             Catch::Contains("\"uncompressed_preview\" not hex"));
+  CHECK_THAT(error_of(with(R"(,"uncompressed_preview":"48 65 6c 6c 6f")", "")),
+             Catch::Contains("\"uncompressed_preview\" missing"));
+}
+
+TEST_CASE("make_frame carries what the connection says of a compressed message (RFC 7692 6)", "[trace]") {
+  // A client's compressed "Hello" (§7.2.3.1), masked: the preview is the
+  // compressed bytes unmasked, the inflated text comes from the record.
+  framing::FrameHeader h{.fin = true, .rsv1 = true, .opcode = 1, .mask = true, .payload_length = 7,
+                         .masking_key = {0x37, 0xfa, 0x21, 0x3d}};
+  const std::string payload("\xf2\x48\xcd\xc9\xc9\x07\x00", 7);
+  std::string wire;
+  framing::append_frame(wire, h, payload);
+  const auto raw = std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(wire.data()), 6);
+  connection::FrameRecord record{.direction = Direction::received, .header = h, .raw_header = raw,
+                                 .payload_preview = payload};
+  record.compressed = true;
+  record.uncompressed_size = 5;
+  record.uncompressed_preview = "Hello";
+  const auto f = make_frame(1, 2, 3, record);
+  CHECK(f.rsv1);
+  CHECK(f.compressed);
+  CHECK(f.payload_length == 7);
+  CHECK(f.preview == Bytes(payload.begin(), payload.end()));
+  CHECK(f.preview_masked == Bytes(wire.begin() + 6, wire.end()));
+  CHECK(f.uncompressed_size == std::optional<std::uint64_t>(5));
+  CHECK(f.uncompressed_preview == Bytes{'H', 'e', 'l', 'l', 'o'});
+  // A frame before the message's last one: compressed, no sizes yet.
+  record.header.fin = false;
+  record.uncompressed_size.reset();
+  record.uncompressed_preview = {};
+  const auto g = make_frame(1, 2, 4, record);
+  CHECK(g.compressed);
+  CHECK_FALSE(g.uncompressed_size);
+  CHECK(g.uncompressed_preview.empty());
+}
+
+TEST_CASE("an open event names the agreed extensions when it has them (RFC 6455 9.1)", "[trace]") {
+  const ConnectionOpen late{.conn = 2, .time = 5, .role = Role::server, .peer = "127.0.0.1:5000", .resource = "/ws",
+                            .extensions = "permessage-deflate; server_no_context_takeover"};
+  CHECK_THAT(to_json(late), Catch::EndsWith(R"(,"extensions":"permessage-deflate; server_no_context_takeover"})"));
+  CHECK(round_trip(late) == Event(late));
+  CHECK(std::get<Event>(from_json(to_json_reference(late))) == Event(late));
+  const ConnectionOpen fresh{.conn = 3, .time = 6, .peer = "127.0.0.1:5001", .resource = "/ws"};
+  CHECK_THAT(to_json(fresh), !Catch::Contains("extensions"));
+  CHECK(std::get<ConnectionOpen>(round_trip(fresh)).extensions.empty());
+}
+
 TEST_CASE("CL-17 a close event carries the code reported and, apart, the code sent", "[trace]") {
   // RFC 6455 §7.1.5: the code reported is the received Close's (1006 after
   // a failure); sent_code is the Close the endpoint sent, absent if none.
@@ -279,7 +404,7 @@ TEST_CASE("the fast JSON writer says what the POCO reference says, for every eve
     std::vector<Event> events = {
         Hello{.source = text(), .started_at = text(), .preview_bytes = rng()},
         ConnectionOpen{.conn = rng(), .time = static_cast<Micros>(rng()) - 1000, .role = Role::client,
-                       .peer = text(), .resource = text()},
+                       .peer = text(), .resource = text(), .extensions = (rng() & 1) ? text() : std::string()},
         Handshake{.conn = 1, .time = 2, .direction = Direction::sent, .request = (rng() & 1) != 0,
                   .start_line = text(), .headers = {{text(), text()}, {text(), text()}},
                   .accept = (rng() & 1) ? std::optional<Accept>(Accept{text(), text(), text(), text()}) : std::nullopt},
@@ -302,6 +427,11 @@ TEST_CASE("the fast JSON writer says what the POCO reference says, for every eve
     if (rng() & 1) {
       f.close_code = static_cast<std::uint16_t>(rng());
       f.close_reason = text();
+    }
+    f.compressed = (rng() & 1) != 0;
+    if (rng() & 1) {
+      f.uncompressed_preview = bytes(rng() % 70);
+      f.uncompressed_size = f.uncompressed_preview.size() + (rng() % 3 ? 0 : std::uint64_t{rng()});
     }
     events.push_back(f);
     for (const auto& e : events) {

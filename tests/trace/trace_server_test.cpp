@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <sstream>
 
 using namespace wslab;
@@ -283,4 +284,132 @@ TEST_CASE("a viewer that does not read misses events, counted, and never holds u
     }
   }
   CHECK(told);
+}
+
+TEST_CASE("a compressing client's frames are traced compressed, with the sizes and the text inflated", "[trace][net]") {
+  // RFC 7692: the server agrees permessage-deflate (on by default) with a
+  // client that offers it; each data frame's event carries the compressed
+  // bytes as on the wire, `compressed`, and on a message's last frame the
+  // message inflated (§6, §7.2.1). Control frames are never compressed (§6.1).
+  RunningServer s;
+  Viewer viewer(s.port());
+  REQUIRE(viewer.open());
+
+  WsClient c(s.port(), WsClientOptions{.permessage_deflate = extensions::Settings{}});
+  REQUIRE(c.open());
+  REQUIRE(c.conn().extensions() == "permessage-deflate");
+  std::string log;  // 3 100 characters of repetitive text: far more than the 64-byte preview
+  for (int i = 0; log.size() < 3100; ++i) log += "{\"user\":\"ada\",\"text\":\"message " + std::to_string(i) + "\"},";
+  log.resize(3100);
+  const std::vector<std::string> sent = {"Hello", "Hello", "Hello", log};
+  REQUIRE(c.send_text(sent[0]));
+  REQUIRE(c.next_message());
+  REQUIRE(c.send_text(sent[1]));  // context takeover: shorter the second time (§7.2.3.2)
+  REQUIRE(c.next_message());
+  REQUIRE(c.send_fragments(framing::Opcode::text, {"Hel", "lo"}));  // one deflate stream, RSV1 on the first (§6.1)
+  REQUIRE(c.next_message());
+  REQUIRE(c.send_text(sent[3]));
+  auto echo = c.next_message();
+  REQUIRE(echo);
+  CHECK(echo->data == log);
+  REQUIRE(c.ping("p"));
+  REQUIRE(c.close(1000, "bye"));
+  REQUIRE(c.wait_close());
+
+  const auto conn = open_conn(viewer);
+  REQUIRE(conn != 0);
+  const auto events = viewer.until_closed(conn);
+  // The 101 agreed it; the open event was written before the handshake, so
+  // it names no extensions (the 101 does).
+  const auto& response = std::get<trace::Handshake>(events.at(1));
+  bool agreed = false;
+  for (const auto& [name, value] : response.headers)
+    if (name == "Sec-WebSocket-Extensions") agreed = value == "permessage-deflate";
+  CHECK(agreed);
+
+  std::vector<trace::Frame> frames;
+  for (const auto& e : events)
+    if (const auto* f = std::get_if<trace::Frame>(&e)) frames.push_back(*f);
+  INFO(Catch::Detail::stringify(describe_all(events)));
+  REQUIRE(frames.size() == 13);  // 4 messages (one in 2 fragments) and their echoes, ping, pong, 2 closes
+  auto text_of = [](const trace::Bytes& b) { return std::string(b.begin(), b.end()); };
+  const trace::Bytes hello7{0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00};  // RFC 7692 §7.2.3.1
+  const trace::Bytes hello5{0xf2, 0x00, 0x11, 0x00, 0x00};              // §7.2.3.2, with the context
+  // Frames 0-1: the first "Hello" and its echo, each 7 compressed bytes.
+  for (int i : {0, 1}) {
+    const auto& f = frames[static_cast<std::size_t>(i)];
+    INFO("frame " << i);
+    CHECK(f.direction == (i == 0 ? Direction::received : Direction::sent));
+    CHECK(f.rsv1);
+    CHECK(f.compressed);
+    CHECK(f.payload_length == 7);
+    CHECK(f.preview == hello7);
+    CHECK(f.uncompressed_size == std::optional<std::uint64_t>(5));
+    CHECK(text_of(f.uncompressed_preview) == "Hello");
+  }
+  // Frames 2-3: the second "Hello" both ways, 5 bytes thanks to the window.
+  for (int i : {2, 3}) {
+    const auto& f = frames[static_cast<std::size_t>(i)];
+    INFO("frame " << i);
+    CHECK(f.compressed);
+    CHECK(f.preview == hello5);
+    CHECK(f.uncompressed_size == std::optional<std::uint64_t>(5));
+    CHECK(text_of(f.uncompressed_preview) == "Hello");
+  }
+  // Frames 4-5: the fragments. Both compressed, RSV1 on the first only; the
+  // message inflated on the last.
+  CHECK(frames[4].opcode == 0x1);
+  CHECK_FALSE(frames[4].fin);
+  CHECK(frames[4].rsv1);
+  CHECK(frames[4].compressed);
+  CHECK_FALSE(frames[4].uncompressed_size);
+  CHECK(frames[5].opcode == 0x0);
+  CHECK(frames[5].fin);
+  CHECK_FALSE(frames[5].rsv1);
+  CHECK(frames[5].compressed);
+  CHECK(frames[5].uncompressed_size == std::optional<std::uint64_t>(5));
+  CHECK(text_of(frames[5].uncompressed_preview) == "Hello");
+  CHECK(frames[6].direction == Direction::sent);  // the echo: one frame
+  CHECK(frames[6].rsv1);
+  CHECK(text_of(frames[6].uncompressed_preview) == "Hello");
+  // Frames 7-8: 3 100 characters in far fewer bytes; the previews are the
+  // first 64 bytes, compressed and inflated.
+  for (int i : {7, 8}) {
+    const auto& f = frames[static_cast<std::size_t>(i)];
+    INFO("frame " << i);
+    CHECK(f.compressed);
+    CHECK(f.payload_length < 3100 / 4);
+    CHECK(f.preview.size() == std::min<std::uint64_t>(64, f.payload_length));
+    CHECK(f.uncompressed_size == std::optional<std::uint64_t>(3100));
+    CHECK(text_of(f.uncompressed_preview) == log.substr(0, 64));
+  }
+  // Ping, pong and the closes are not compressed.
+  for (std::size_t i = 9; i < frames.size(); ++i) {
+    INFO("frame " << i << " " << framing::opcode_name(frames[i].opcode));
+    CHECK(framing::is_control(frames[i].opcode));
+    CHECK_FALSE(frames[i].rsv1);
+    CHECK_FALSE(frames[i].compressed);
+    CHECK_FALSE(frames[i].uncompressed_size);
+  }
+}
+
+TEST_CASE("a viewer that arrives late is told which extensions an open connection agreed", "[trace][net]") {
+  // RFC 6455 §9.1: the extensions in use were agreed in a 101 this viewer
+  // never saw; the open event it gets says them (docs/trace-format.md).
+  RunningServer s;
+  WsClient deflating(s.port(), WsClientOptions{.permessage_deflate = extensions::Settings{}});
+  REQUIRE(deflating.open());
+  WsClient plain(s.port());
+  REQUIRE(plain.open());
+  Viewer viewer(s.port());
+  REQUIRE(viewer.open());
+  REQUIRE(std::holds_alternative<trace::Hello>(*viewer.next()));
+  std::vector<std::string> extensions;
+  for (int i = 0; i < 4; ++i) {  // open, transition, for each connection
+    auto e = viewer.next();
+    REQUIRE(e);
+    if (const auto* o = std::get_if<trace::ConnectionOpen>(&*e)) extensions.push_back(o->extensions);
+  }
+  std::sort(extensions.begin(), extensions.end());
+  CHECK(extensions == std::vector<std::string>{"", "permessage-deflate"});
 }

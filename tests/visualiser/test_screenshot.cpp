@@ -300,4 +300,161 @@ TEST_CASE("wslab-viz under Xvfb draws the selected frame's bit cells in their fi
   fs::remove_all(dir);
 }
 
+namespace {
+
+// permessage-deflate (RFC 7692): a connection that agreed it, a client's
+// compressed "Hello" (§7.2.3.1, frame 1), the server's compressed echo
+// (frame 2), and a ping with RSV1 set (frame 3), which the server rejected:
+// control frames are never compressed (§6).
+std::vector<trace::Event> deflate_trace() {
+  std::vector<trace::Event> events;
+  events.push_back(trace::Hello{.source = "test_screenshot", .started_at = "2026-01-01T00:00:00Z", .preview_bytes = 64});
+  events.push_back(trace::ConnectionOpen{.conn = 1, .time = 0, .role = Role::server, .peer = "127.0.0.1:40000",
+                                         .resource = "/ws"});
+  events.push_back(trace::Handshake{.conn = 1, .time = 1000, .direction = Direction::sent, .request = false,
+                                    .start_line = "HTTP/1.1 101 Switching Protocols",
+                                    .headers = {{"Upgrade", "websocket"},
+                                                {"Connection", "Upgrade"},
+                                                {"Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="},
+                                                {"Sec-WebSocket-Extensions", "permessage-deflate"}}});
+  events.push_back(trace::Transition{.conn = 1, .time = 1000, .from = ReadyState::CONNECTING,
+                                     .to = ReadyState::OPEN, .cause = "handshake accepted: 101"});
+  const trace::Bytes hello7{0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00};
+  trace::Frame in;
+  in.conn = 1;
+  in.time = 2000;
+  in.seq = 1;
+  in.direction = Direction::received;
+  in.rsv1 = true;
+  in.opcode = 0x1;
+  in.mask = true;
+  in.payload_length = 7;
+  in.length_form = "7-bit";
+  in.masking_key = kKey;
+  in.raw_header = {0xc1, 0x87, kKey[0], kKey[1], kKey[2], kKey[3]};
+  in.preview = hello7;
+  for (std::size_t i = 0; i < hello7.size(); ++i)
+    in.preview_masked.push_back(static_cast<std::uint8_t>(hello7[i] ^ kKey[i % 4]));
+  in.compressed = true;
+  in.uncompressed_size = 5;
+  in.uncompressed_preview = {'H', 'e', 'l', 'l', 'o'};
+  events.push_back(in);
+  trace::Frame out = in;
+  out.seq = 2;
+  out.time = 2100;
+  out.direction = Direction::sent;
+  out.mask = false;
+  out.masking_key.reset();
+  out.raw_header = {0xc1, 0x07};
+  out.preview_masked = hello7;
+  events.push_back(out);
+  trace::Frame ping;
+  ping.conn = 1;
+  ping.time = 3000;
+  ping.seq = 3;
+  ping.rsv1 = true;
+  ping.opcode = 0x9;
+  ping.mask = true;
+  ping.length_form = "7-bit";
+  ping.raw_header = {0xc9, 0x80};
+  ping.error = trace::RuleBroken{.rule = "compressed_control_frame", .checklist = "PMD-5", .section = "RFC 7692 §6",
+                                 .close_code = 1002,
+                                 .message = "1002: RSV1 (Per-Message Compressed) set on a ping frame: control frames "
+                                            "are never compressed (RFC 7692 §6)"};
+  events.push_back(ping);
+  events.push_back(trace::ConnectionClose{.conn = 1, .time = 5000, .code = 1006, .reason = "failed",
+                                          .sent_code = 1002});
+  return events;
+}
+
+bool has_line(const std::string& output, const std::string& line) {
+  std::istringstream lines(output);
+  for (std::string l; std::getline(lines, l);)
+    if (l == line) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("wslab-viz under Xvfb shows a compressed frame's RSV1, sizes and both payloads (RFC 7692)") {
+  if (!xvfb_installed()) FAIL("Xvfb is not installed (Debian: apt-get install xvfb): this test needs it");
+
+  const fs::path dir = fs::temp_directory_path() / ("wslab-viz-deflate-test-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  const fs::path trace_file = dir / "deflate.jsonl";
+  {
+    std::ofstream out(trace_file);
+    for (const auto& e : deflate_trace()) out << trace::to_json(e) << "\n";
+  }
+  std::vector<Run> runs;
+  {
+    std::unique_ptr<Xvfb> xvfb;
+    int display = 0;
+    for (int next = 120, attempt = 0; attempt < 5; ++attempt) {
+      auto n = free_display(next);
+      REQUIRE(n);
+      xvfb = std::make_unique<Xvfb>(*n);
+      if (xvfb->ready()) {
+        display = *n;
+        break;
+      }
+      xvfb.reset();
+      next = *n + 1;
+    }
+    REQUIRE(xvfb);
+    for (int select : {1, 2, 3})
+      runs.push_back(run("DISPLAY=:" + std::to_string(display) + " " + quote(WSLAB_VIZ_PATH) + " --replay " +
+                         quote(trace_file.string()) + " --select " + std::to_string(select) +
+                         " --panel frame --size 1280x800 --screenshot " +
+                         quote((dir / ("frame" + std::to_string(select) + ".png")).string()) + " 2>&1"));
+  }
+  for (const Run& r : runs) {
+    INFO("wslab-viz said:\n" << r.output);
+    REQUIRE(r.status == 0);
+  }
+
+  // Frame 1, the client's compressed "Hello": RSV1 named as the compressed
+  // bit, the sizes with their ratio, the two payloads, and no rule broken.
+  const std::string& first = runs[0].output;
+  INFO(first);
+  CHECK(has_line(first, "frame: rsv1: RSV1 (permessage-deflate: compressed)"));
+  CHECK(has_line(first, "frame: sizes: on the wire 7 bytes (compressed) -> inflated 5 bytes: 140 % (wire / inflated)"));
+  CHECK(has_line(first, "frame: wire: f2 48 cd c9 c9 07 00"));
+  CHECK(has_line(first, "frame: inflated: \"Hello\" 48 65 6c 6c 6f"));
+  CHECK(has_line(first, "frame: rule: reserved bits pass PMD-5: RSV1 = 1: Per-Message Compressed, the message is "
+                        "DEFLATE data (permessage-deflate, RFC 7692 §6); RSV2-3 are 0"));
+  CHECK(has_line(first, "frame: rule: UTF-8 pass U8-2: valid UTF-8, inflated"));
+  CHECK(first.find(" fail ") == std::string::npos);
+  // The server's echo: the same, unmasked.
+  CHECK(has_line(runs[1].output, "frame: wire: f2 48 cd c9 c9 07 00"));
+  CHECK(has_line(runs[1].output, "frame: rule: mask direction pass MK-3: server to client, not masked"));
+  // Frame 3, RSV1 on a ping: the server's rejection, PMD-5, on the RSV row.
+  const std::string& third = runs[2].output;
+  CHECK(has_line(third, "frame: rsv1: RSV1 (permessage-deflate)"));
+  CHECK(third.find("frame: rule: reserved bits fail PMD-5: 1002: RSV1 (Per-Message Compressed) set on a ping "
+                   "frame") != std::string::npos);
+  CHECK(third.find("frame: sizes:") == std::string::npos);
+
+  // The bits are still painted in their field colours (RSV1's cell included).
+  Image image;
+  int channels = 0;
+  image.pixels.reset(stbi_load((dir / "frame1.png").string().c_str(), &image.width, &image.height, &channels, 3));
+  REQUIRE(image.pixels);
+  float ox = -1, oy = -1;
+  const auto at = first.find("diagram-origin:");
+  REQUIRE(at != std::string::npos);
+  REQUIRE(std::sscanf(first.c_str() + at, "diagram-origin: %f %f", &ox, &oy) == 2);
+  const viz::Layout layout = viz::bit_layout(std::get<trace::Frame>(deflate_trace()[4]));
+  const viz::Cell& rsv1 = layout.cells.at(1);
+  REQUIRE(rsv1.field == viz::Field::rsv1);
+  REQUIRE(rsv1.value == 1);
+  const auto px = image.at(static_cast<int>(ox + rsv1.rect.x + 2.5f), static_cast<int>(oy + rsv1.rect.y + rsv1.rect.h / 2));
+  const viz::Rgba want = viz::field_colour(viz::Field::rsv1);
+  CHECK(std::abs(px[0] - want.r) <= 3);
+  CHECK(std::abs(px[1] - want.g) <= 3);
+  CHECK(std::abs(px[2] - want.b) <= 3);
+
+  fs::remove_all(dir);
+}
+
 #endif  // WSLAB_VIZ_PATH

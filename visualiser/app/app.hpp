@@ -50,6 +50,10 @@ struct AppState {
   // Geometry's (0,0)) is on screen, in pixels. --screenshot prints it so a
   // test can find the cells in the PNG.
   std::optional<std::pair<float, float>> diagram_origin{};
+  // Set by the Frame panel each frame: what it showed, in words (RSV1's
+  // label, the permessage-deflate sizes and payload views, each rule's
+  // verdict), one "key: value" line each; --screenshot prints it.
+  std::string frame_report{};
 
   // The Composer's raw connection (live mode): a ws:// URL to a server's /ws
   // and a function that sends bytes as they are on it, answering a status line.

@@ -55,16 +55,17 @@ std::uint8_t byte_value(const Layout& layout, std::size_t byte) {
   return v;
 }
 
-void cell_tooltip(const Cell& cell, const Layout& layout, const trace::Frame& frame) {
+void cell_tooltip(const Cell& cell, const Layout& layout, const trace::Frame& frame, bool permessage_deflate) {
   const auto span = std::find_if(layout.fields.begin(), layout.fields.end(),
                                  [&](const FieldSpan& s) { return s.field == cell.field; });
   ImGui::BeginTooltip();
   ImGui::PushStyleColor(ImGuiCol_Text, style::kHeading);
-  ImGui::TextUnformatted(std::string(field_label(cell.field)).c_str());
+  ImGui::TextUnformatted(span != layout.fields.end() ? span->label.c_str()
+                                                     : std::string(field_label(cell.field)).c_str());
   ImGui::PopStyleColor();
   if (span != layout.fields.end()) ImGui::Text("value: %s", span->value_text.c_str());
   ImGui::PushTextWrapPos(ImGui::GetFontSize() * 28);
-  ImGui::TextUnformatted(field_meaning(cell.field, frame).c_str());
+  ImGui::TextUnformatted(field_meaning(cell.field, frame, permessage_deflate).c_str());
   ImGui::PopTextWrapPos();
   ImGui::TextColored(style::kDim, "%s", std::string(field_section(cell.field)).c_str());
   ImGui::TextColored(style::kDim, "bit %zu = %d, byte %zu (0x%02x), row %d, column %d", cell.bit, cell.value,
@@ -76,7 +77,8 @@ void cell_tooltip(const Cell& cell, const Layout& layout, const trace::Frame& fr
 
 ImU32 to_imgui(Rgba c) { return IM_COL32(c.r, c.g, c.b, c.a); }
 
-ImVec2 draw_bit_diagram(const trace::Frame& frame, const Layout& layout, ByteHover& hover, const Geometry& g) {
+ImVec2 draw_bit_diagram(const trace::Frame& frame, const Layout& layout, ByteHover& hover, const Geometry& g,
+                        bool permessage_deflate) {
   const ImVec2 cursor = ImGui::GetCursorScreenPos();
   const ImVec2 o(std::floor(cursor.x), std::floor(cursor.y));
   const ImVec2 size(layout.bounds.w, layout.bounds.h);
@@ -158,7 +160,7 @@ ImVec2 draw_bit_diagram(const trace::Frame& frame, const Layout& layout, ByteHov
     }
   }
 
-  if (under_mouse) cell_tooltip(*under_mouse, layout, frame);
+  if (under_mouse) cell_tooltip(*under_mouse, layout, frame, permessage_deflate);
   return o;
 }
 

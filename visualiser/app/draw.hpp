@@ -34,8 +34,10 @@ struct ByteHover {
 // Draws the diagram of `frame` at the cursor (bit numbers 0..31, then rows
 // of 32 cells) and advances the cursor past it. Returns its on-screen origin:
 // the Geometry's (0, 0), whole pixels.
+// `permessage_deflate`: the connection agreed it (RFC 7692), so RSV1 is the
+// "Per-Message Compressed" bit: labelled and explained as such.
 ImVec2 draw_bit_diagram(const trace::Frame& frame, const Layout& layout, ByteHover& hover,
-                        const Geometry& g = {});
+                        const Geometry& g = {}, bool permessage_deflate = false);
 
 // The frame's bytes as on the wire, 8 to a line, each tinted with its field's
 // colour when it holds one field only; hovering one lights up its 8 cells.

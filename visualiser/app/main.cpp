@@ -48,6 +48,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -745,6 +746,7 @@ int main(int argc, char** argv) {
     }
     app.now_seconds = headless ? 0.0 : glfwGetTime();
     app.diagram_origin.reset();
+    app.frame_report.clear();
 
     ImGui::NewFrame();
     handle_keys(app);
@@ -783,6 +785,9 @@ int main(int argc, char** argv) {
             std::printf("diagram-origin: %.1f %.1f\n", app.diagram_origin->first * sx,
                         app.diagram_origin->second * sy);
           }
+          // The Frame panel's words: "frame: rsv1: ...", "frame: rule: reserved bits pass ...".
+          std::istringstream report(app.frame_report);
+          for (std::string line; std::getline(report, line);) std::cout << "frame: " << line << "\n";
           if (select_pending) std::cout << "note: frame " << select_seq << " was not seen\n";
           std::fflush(stdout);
         }

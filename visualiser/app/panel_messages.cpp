@@ -285,7 +285,18 @@ void draw_messages_panel(AppState& app) {
       }
 
       ImGui::TableNextColumn();
-      ImGui::Text("%llu", static_cast<unsigned long long>(is_frame && f ? f->payload_length : r.length));
+      if (!is_frame && r.compressed && r.inflated_length) {
+        // permessage-deflate (RFC 7692): the size inflated, and on the wire.
+        ImGui::Text("%llu", static_cast<unsigned long long>(*r.inflated_length));
+        if (ImGui::IsItemHovered())
+          ImGui::SetTooltip("%llu bytes inflated, %llu on the wire (compressed, permessage-deflate)",
+                            static_cast<unsigned long long>(*r.inflated_length),
+                            static_cast<unsigned long long>(r.length));
+        ImGui::SameLine(0, 4);
+        ImGui::TextDisabled("(%llu deflated)", static_cast<unsigned long long>(r.length));
+      } else {
+        ImGui::Text("%llu", static_cast<unsigned long long>(is_frame && f ? f->payload_length : r.length));
+      }
 
       ImGui::TableNextColumn();
       ImGui::PushFont(style::mono_font());
@@ -294,7 +305,8 @@ void draw_messages_panel(AppState& app) {
           // A text message's fragment as text when it is UTF-8 on its own
           // (a fragment may end inside a code point, §5.6), else hex.
           const std::string_view bytes(reinterpret_cast<const char*>(f->preview.data()), f->preview.size());
-          const bool text = r.opcode == 0x1 && framing::is_valid_utf8(bytes);
+          const bool text = r.opcode == 0x1 && !f->compressed && framing::is_valid_utf8(bytes);
+          // A compressed message's frames carry DEFLATE data (RFC 7692): hex.
           ImGui::TextUnformatted(one_line(text ? std::string(bytes) : trace::hex(f->preview), 200).c_str());
         } else {
           ImGui::TextDisabled("(no longer kept)");

@@ -212,6 +212,10 @@ std::string_view field_section(Field f) {
 }
 
 std::string field_meaning(Field f, const trace::Frame& frame) {
+  return field_meaning(f, frame, frame.compressed);
+}
+
+std::string field_meaning(Field f, const trace::Frame& frame, bool permessage_deflate) {
   const WireHeader w = detail::read_wire_header(frame);
   // Octets 0 and 1 as on the wire, or the traced fields if they are missing.
   const bool have = w.have_first_octets;
@@ -233,6 +237,22 @@ std::string field_meaning(Field f, const trace::Frame& frame) {
       const bool set = f == Field::rsv1   ? bit(0x40, frame.rsv1)
                        : f == Field::rsv2 ? bit(0x20, frame.rsv2)
                                           : bit(0x10, frame.rsv3);
+      if (f == Field::rsv1 && (permessage_deflate || frame.compressed)) {
+        // RFC 7692 §6: the "Per-Message Compressed" bit.
+        if (control)
+          return set ? "1: Per-Message Compressed on a control frame, which is never compressed: the receiver "
+                       "fails the connection with 1002 (RFC 7692 §6)"
+                     : "0: control frames are never compressed (permessage-deflate, RFC 7692 §6)";
+        if (opcode == 0x0)
+          return set ? "1: Per-Message Compressed on a continuation frame: only a message's first frame carries "
+                       "it, the receiver fails the connection with 1002 (RFC 7692 §6)"
+                     : std::string("0: a continuation; its message's first frame says whether it is compressed") +
+                           (frame.compressed ? " (it is)" : "") + " (RFC 7692 §6)";
+        return set ? "1: Per-Message Compressed: permessage-deflate was agreed and this message's payload is "
+                     "DEFLATE data, inflated by the receiver (RFC 7692 §6, §7.2.2)"
+                   : "0: this message is not compressed (permessage-deflate is agreed, but a message may go as it "
+                     "is, RFC 7692 §6.2)";
+      }
       if (!set) return "0: reserved, no extension gives it a meaning (§5.2)";
       return "1: set, but no extension was negotiated to give it a meaning: the receiver fails the "
              "connection with 1002 (§5.2; permessage-deflate would use RSV1, RFC 7692)";
@@ -282,6 +302,13 @@ std::string field_meaning(Field f, const trace::Frame& frame) {
     case Field::payload: {
       std::string text = std::to_string(frame.payload_length) + " bytes of payload";
       text += masked ? ", masked on the wire" : ", as sent";
+      if (frame.compressed) {
+        // RFC 7692 §7.2.1: DEFLATE data; the trace says what it inflates to.
+        text += ", compressed (DEFLATE data, RFC 7692)";
+        if (frame.uncompressed_size)
+          text += "; the message inflates to " + std::to_string(*frame.uncompressed_size) + " bytes";
+        return text;
+      }
       if (opcode == 0x8) {
         if (frame.close_code) {
           text += "; close code " + std::to_string(*frame.close_code);

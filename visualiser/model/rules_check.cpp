@@ -121,7 +121,8 @@ bool inside_fragmented_message(const std::deque<trace::Frame>& frames, const tra
   return open;
 }
 
-std::vector<RuleCheck> check_rules(const trace::Frame& frame, Role receiver, bool inside_fragmented_message) {
+std::vector<RuleCheck> check_rules(const trace::Frame& frame, Role receiver, bool inside_fragmented_message,
+                                   bool permessage_deflate) {
   const detail::WireHeader w = detail::read_wire_header(frame);
   const std::uint8_t opcode = frame.opcode;
   const std::string name = std::string(framing::opcode_name(opcode));
@@ -132,16 +133,47 @@ std::vector<RuleCheck> check_rules(const trace::Frame& frame, Role receiver, boo
 
   std::vector<Row> rows;
 
-  // §5.2: RSV1-3 "MUST be 0 unless an extension is negotiated".
+  // §5.2: RSV1-3 "MUST be 0 unless an extension is negotiated". RFC 7692
+  // §6: permessage-deflate gives RSV1 a meaning, "Per-Message Compressed",
+  // on the first frame of a data message only.
+  // A frame of a compressed message: traced so, or RSV1 on a message's first
+  // frame with the extension agreed.
+  const bool compressed = frame.compressed || (permessage_deflate && frame.rsv1 && !control && opcode != 0x0);
   {
-    Row r = row("reserved bits", {error::bad_reserved_bits});
+    Row r = row("reserved bits", {error::bad_reserved_bits, error::compressed_control_frame,
+                                  error::compressed_continuation});
+    const bool rsv1_meaningful = permessage_deflate || frame.compressed;
     std::string set_bits;
-    for (auto [on, bit] : {std::pair{frame.rsv1, "RSV1"}, {frame.rsv2, "RSV2"}, {frame.rsv3, "RSV3"}})
+    for (auto [on, bit] : {std::pair{frame.rsv1 && !rsv1_meaningful, "RSV1"}, {frame.rsv2, "RSV2"}, {frame.rsv3, "RSV3"}})
       if (on) set_bits += (set_bits.empty() ? "" : " and ") + std::string(bit);
-    if (set_bits.empty())
+    if (!set_bits.empty()) {
+      fail(r, error::bad_reserved_bits,
+           set_bits + " set without a negotiated extension" + (rsv1_meaningful ? " that uses it" : ""));
+    } else if (frame.rsv1 && control) {
+      fail(r, error::compressed_control_frame,
+           "RSV1 (Per-Message Compressed) set on a " + name + " frame: control frames are never compressed");
+    } else if (frame.rsv1 && opcode == 0x0) {
+      fail(r, error::compressed_continuation,
+           "RSV1 (Per-Message Compressed) set on a continuation frame: only a message's first frame says whether "
+           "it is compressed");
+    } else if (frame.rsv1) {
+      set(r, Status::pass, "RSV1 = 1: Per-Message Compressed, the message is DEFLATE data (permessage-deflate, "
+                           "RFC 7692 §6); RSV2-3 are 0");
+    } else if (compressed) {
+      set(r, Status::pass, "RSV1-3 are 0: a later frame of a compressed message, RSV1 is on its first frame only "
+                           "(RFC 7692 §6)");
+    } else if (rsv1_meaningful) {
+      set(r, Status::pass, control ? "RSV1-3 are 0 (a control frame is never compressed, RFC 7692 §6)"
+                                   : "RSV1-3 are 0 (not compressed)");
+    } else {
       set(r, Status::pass, "RSV1-3 are 0");
-    else
-      fail(r, error::bad_reserved_bits, set_bits + " set without a negotiated extension");
+    }
+    // With permessage-deflate agreed the row checks RFC 7692 §6's rule (PMD-5).
+    if (rsv1_meaningful && r.check.status == Status::pass) {
+      const Rule& pmd = rule(error::compressed_continuation);
+      r.check.checklist = std::string(pmd.checklist_id);
+      r.check.section = std::string(pmd.section);
+    }
     rows.push_back(std::move(r));
   }
 
@@ -243,12 +275,23 @@ std::vector<RuleCheck> check_rules(const trace::Frame& frame, Role receiver, boo
   // code point that the next one finishes.
   {
     Row r = row("UTF-8", {error::bad_utf8});
-    if (opcode == 0x1)
+    if (opcode == 0x1 && compressed) {
+      // RFC 7692 §6, §7.2.2: the wire payload is DEFLATE data; the UTF-8
+      // rule applies to the message it inflates to, known on its last frame.
+      if (frame.uncompressed_size)
+        judge_utf8(r, error::bad_utf8, as_text(frame.uncompressed_preview), *frame.uncompressed_size,
+                   frame.uncompressed_preview.size() >= *frame.uncompressed_size, false);
+      else
+        set(r, Status::not_applicable,
+            "compressed: judged on the message inflated, when its last frame is in (RFC 7692 §6)");
+      if (r.check.status == Status::pass) r.check.detail += ", inflated";
+    } else if (opcode == 0x1) {
       judge_utf8(r, error::bad_utf8, as_text(frame.preview), frame.payload_length, whole_payload, !frame.fin);
-    else if (opcode == 0x0)
+    } else if (opcode == 0x0) {
       set(r, Status::not_applicable, "a continuation: checked as part of its message (§5.6)");
-    else
+    } else {
       set(r, Status::not_applicable, opcode == 0x8 ? "see close reason" : "not a text frame");
+    }
     rows.push_back(std::move(r));
   }
 

@@ -77,6 +77,16 @@ std::string preview_text(std::uint8_t opcode, const std::vector<std::uint8_t>& b
 
 }  // namespace
 
+bool names_permessage_deflate(std::string_view extensions) {
+  while (!extensions.empty()) {
+    const auto comma = extensions.find(',');
+    std::string_view element = extensions.substr(0, comma);
+    extensions = comma == std::string_view::npos ? std::string_view{} : extensions.substr(comma + 1);
+    if (iequals(trim(element.substr(0, element.find(';'))), "permessage-deflate")) return true;
+  }
+  return false;
+}
+
 Store::Store(std::size_t max_frames) : max_frames_(std::max<std::size_t>(max_frames, 1)) {}
 
 void Store::clear() {
@@ -152,6 +162,8 @@ void Store::add(const trace::Event& event) {
           v.role = e.role;
           v.peer = e.peer;
           v.resource = e.resource;
+          v.extensions = e.extensions;
+          v.permessage_deflate = names_permessage_deflate(e.extensions);
           v.state = ReadyState::CONNECTING;
           v.state_since = e.time;
         } else if constexpr (std::is_same_v<T, trace::Handshake>) {
@@ -165,13 +177,18 @@ void Store::add(const trace::Event& event) {
             if (status_code(e.start_line) == 101) {
               for (const auto& [name, value] : e.headers) {
                 if (iequals(name, "Sec-WebSocket-Protocol")) v.subprotocol = trim(value);
+                // §9.1: the header may appear more than once; together they are one list.
+                if (iequals(name, "Sec-WebSocket-Extensions"))
+                  v.extensions += (v.extensions.empty() ? "" : ", ") + trim(value);
               }
+              v.permessage_deflate = names_permessage_deflate(v.extensions);
             }
           }
         } else if constexpr (std::is_same_v<T, trace::Frame>) {
           auto& v = view_of(e.conn);
           ++v.frames;
           v.buffered_amount = e.buffered_amount;
+          if (e.compressed) v.permessage_deflate = true;  // only an agreed extension compresses
           frames_.push_back(e);
           while (frames_.size() > max_frames_) {
             frames_.pop_front();
@@ -217,6 +234,8 @@ std::vector<MessageRow> Store::messages(const Filter& filter, std::string* regex
     MessageRow row;
     std::vector<std::uint8_t> bytes;
     bool truncated = false;
+    std::vector<std::uint8_t> inflated;  // a compressed message's preview, inflated
+    bool inflated_truncated = false;
     const trace::Frame* first = nullptr;
   };
   std::vector<Building> rows;
@@ -229,6 +248,14 @@ std::vector<MessageRow> Store::messages(const Filter& filter, std::string* regex
     b.row.seqs.push_back(f.seq);
     b.row.length += f.payload_length;
     b.row.error = b.row.error || f.error.has_value();
+    b.row.compressed = b.row.compressed || f.compressed;
+    if (f.uncompressed_size) {
+      // RFC 7692: the message inflated, carried by its last frame; the
+      // preview shows it, as the application received it.
+      b.row.inflated_length = f.uncompressed_size;
+      b.inflated.assign(f.uncompressed_preview.begin(), f.uncompressed_preview.end());
+      b.inflated_truncated = f.uncompressed_preview.size() < *f.uncompressed_size;
+    }
     b.bytes.insert(b.bytes.end(), f.preview.begin(), f.preview.end());
     if (f.preview.size() < f.payload_length) b.truncated = true;
   };
@@ -284,7 +311,10 @@ std::vector<MessageRow> Store::messages(const Filter& filter, std::string* regex
     if (filter.direction == Filter::Direction::received && r.direction != Direction::received) continue;
     if (filter.opcode && r.opcode != *filter.opcode) continue;
     if (filter.conn && r.conn != *filter.conn) continue;
-    b.row.data = preview_text(r.opcode, b.bytes, b.truncated, *b.first);
+    if (r.inflated_length)
+      b.row.data = preview_text(r.opcode, b.inflated, b.inflated_truncated, *b.first);
+    else
+      b.row.data = preview_text(r.opcode, b.bytes, b.truncated, *b.first);
     if (pattern && !std::regex_search(b.row.data, *pattern)) continue;
     out.push_back(std::move(b.row));
   }

@@ -57,6 +57,11 @@ struct ConnectionOpen {
   Role role = Role::server;  // the traced endpoint's role on it
   std::string peer{};        // "127.0.0.1:53412"
   std::string resource{};    // "/ws", "/chat/ws"; the client: its URL
+  // The extensions agreed in the opening handshake ("permessage-deflate;
+  // server_no_context_takeover"), when the connection was already OPEN as
+  // this event was written (a viewer that joined late, which never sees the
+  // 101); "" otherwise: the 101's Sec-WebSocket-Extensions header says it.
+  std::string extensions{};
   friend bool operator==(const ConnectionOpen&, const ConnectionOpen&) = default;
 };
 
@@ -111,6 +116,14 @@ struct Frame {
   Bytes raw_header{};       // the header bytes as on the wire
   Bytes preview{};          // the first preview_bytes of the payload, unmasked
   Bytes preview_masked{};   // the same bytes as on the wire (= preview if not masked)
+  // permessage-deflate (RFC 7692 §6): the frame belongs to a compressed
+  // message (RSV1 is set on its first frame only). payload_length and the
+  // previews above are the compressed bytes, as on the wire. The frame that
+  // ends a compressed message also carries the message's size inflated and
+  // the first preview_bytes of it.
+  bool compressed = false;
+  std::optional<std::uint64_t> uncompressed_size{};
+  Bytes uncompressed_preview{};
   std::optional<std::uint16_t> close_code{};  // a Close frame's status code, if it has one
   std::string close_reason{};
   std::optional<RuleBroken> error{};

@@ -116,5 +116,9 @@ std::string_view field_section(Field f);
 // What the field's value means in this frame, in one sentence:
 // "opcode 0x9: ping (control frame, §5.5.2)", "126: a 16-bit length follows".
 std::string field_meaning(Field f, const trace::Frame& frame);
+// The same, on a connection that agreed permessage-deflate (RFC 7692 §6) or
+// not: there RSV1 is the "Per-Message Compressed" bit. (The two-argument
+// form takes a frame traced as compressed to say the extension was agreed.)
+std::string field_meaning(Field f, const trace::Frame& frame, bool permessage_deflate);
 
 }  // namespace wslab::viz

@@ -2,6 +2,9 @@
 // frame, and whether this frame keeps it.
 //
 //   reserved bits   FR-1 §5.2    RSV1-3 are 0 (no extension is negotiated)     1002
+//                   PMD-5 RFC 7692 §6  with permessage-deflate agreed: RSV1 marks
+//                                a compressed message, on its first frame only;
+//                                never on a control or continuation frame      1002
 //   opcode          FR-2 §5.2    0, 1, 2, 8, 9 or A                            1002
 //   control size    FR-4 §5.5    a control frame carries at most 125 bytes     1002
 //   control FIN     FR-4 §5.5    a control frame is not fragmented             1002
@@ -53,8 +56,14 @@ std::string_view to_string(RuleCheck::Status status);  // "pass", "fail", "n/a"
 
 // `receiver` is the role of the endpoint receiving this frame (a server
 // expects masked frames); `inside_fragmented_message` whether a data message
-// of this direction was open when the frame arrived (§5.4).
-std::vector<RuleCheck> check_rules(const trace::Frame& frame, Role receiver, bool inside_fragmented_message);
+// of this direction was open when the frame arrived (§5.4);
+// `permessage_deflate` whether the connection agreed permessage-deflate
+// (RFC 7692; ConnectionView::permessage_deflate). With it, RSV1 on the first
+// frame of a data message passes (the message is compressed) and a text's
+// UTF-8 is judged on the message inflated (frame.uncompressed_preview), not
+// on the DEFLATE bytes of the wire.
+std::vector<RuleCheck> check_rules(const trace::Frame& frame, Role receiver, bool inside_fragmented_message,
+                                   bool permessage_deflate = false);
 
 // The role of the endpoint that receives `frame`, given the traced
 // endpoint's role on its connection: the traced endpoint for a received

@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace wslab::viz {
@@ -22,6 +23,12 @@ struct ConnectionView {
   std::string peer{};
   std::string resource{};
   std::string subprotocol{};  // from the 101's Sec-WebSocket-Protocol, if any
+  // The extensions agreed (RFC 6455 §9.1): the 101's Sec-WebSocket-Extensions,
+  // or, for a connection already open when the trace began, its open event's.
+  std::string extensions{};
+  // permessage-deflate was agreed (RFC 7692): RSV1 marks a compressed
+  // message. Also true once a frame of it is traced as compressed.
+  bool permessage_deflate = false;
   connection::ReadyState state = connection::ReadyState::CONNECTING;
   trace::Micros state_since = 0;  // when the current state began (for the animation)
   std::deque<trace::Transition> transitions{};  // the last kMaxTransitions
@@ -45,6 +52,12 @@ struct MessageRow {
   bool error = false;                 // a frame of it broke a rule
   trace::Micros time = 0;             // of the first frame
   std::string data{};                 // preview: text as text, else hex
+  // permessage-deflate (RFC 7692): the message went compressed. `length` is
+  // then its size on the wire (compressed), `inflated_length` its size
+  // inflated (known once its last frame is in), and `data` the preview of
+  // the message inflated, as a browser's developer tools show it.
+  bool compressed = false;
+  std::optional<std::uint64_t> inflated_length{};
 };
 
 struct Filter {
@@ -53,6 +66,10 @@ struct Filter {
   std::string pattern{};  // a case-insensitive ECMAScript regex on the data; empty: all
   std::optional<std::uint64_t> conn{};
 };
+
+// Whether a Sec-WebSocket-Extensions value (one or more elements, comma
+// separated, RFC 6455 §9.1) names permessage-deflate (RFC 7692 §7).
+bool names_permessage_deflate(std::string_view extensions);
 
 class Store {
  public:
