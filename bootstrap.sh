@@ -7,9 +7,11 @@
 #                             the visualiser (wslab-viz) on its trace; without a
 #                             display, the frames as ASCII bit diagrams instead
 #   ./bootstrap.sh serve      the same build, the server alone
-#   ./bootstrap.sh test       install, build (debug) and run every test
+#   ./bootstrap.sh test       install, build and run every test, under
+#                             AddressSanitizer + UBSan (the asan preset)
 #   ./bootstrap.sh demo       the chapter demo in the terminal
-#   ./bootstrap.sh test-asan  the same tests under AddressSanitizer + UBSan
+#   ./bootstrap.sh test-debug every test, in a plain debug build (quicker to build)
+#   ./bootstrap.sh test-asan  the same as test
 #   ./bootstrap.sh test-tsan  the network and conformance tests under ThreadSanitizer
 #   ./bootstrap.sh test-fuzz  every libFuzzer target for 30 s (clang; docs/fuzzing.md)
 #   ./bootstrap.sh deps       only install the Debian packages
@@ -134,8 +136,8 @@ case "${1:-}" in
     build release
     exec build/release/src/app/wslab demo "${@:2}"
     ;;
-  test) install_deps; run_tests debug ;;
-  test-asan) install_deps; run_tests asan ;;
+  test|test-asan) install_deps; run_tests asan ;;
+  test-debug) install_deps; run_tests debug ;;
   test-tsan) install_deps; run_tests tsan ;;
   test-fuzz) install_deps; run_tests fuzz ;;
   bench)
