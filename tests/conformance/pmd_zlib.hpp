@@ -489,6 +489,23 @@ inline std::string far_repeats(int bits, std::size_t size, bool text, unsigned s
   return out;
 }
 
+// What makes the checks that use far_repeats and context takeover able to
+// fail. A window larger than agreed shows: a 15-bit compressor's data for
+// far_repeats(bits) does not inflate at `bits` (true at once for 15, where
+// nothing lies beyond). Context takeover shows: a message compressed right
+// after the same message, the window kept, does not inflate from an empty
+// window.
+inline bool far_repeats_bite(int bits, const std::string& payload) {
+  if (bits >= 15) return true;
+  Deflater wide(15);
+  return !inflates_at(bits, wide.message(payload));
+}
+inline bool takeover_bites(const std::string& message) {
+  Deflater keeps(15);
+  keeps.message(message);
+  return !inflates_at(15, keeps.message(message));
+}
+
 // The 18 sub-cases of every 12.x and 13.x case: message size and the
 // octets per frame of the compressed data (0: one frame), as Autobahn's
 // MSG_SIZES; `count` is how many messages we send (Autobahn sends 1 000 of

@@ -10,6 +10,7 @@
 // the public suite groups them: each is sent as one text frame; valid ones
 // are echoed, invalid ones fail with 1007.
 #include "conformance/client/hostile_server.hpp"
+#include "conformance/utf8_cases.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -17,11 +18,10 @@
 
 using namespace wslab;
 using namespace wslab::conformance;
+using namespace wslab::conformance::utf8_cases;
 
 namespace {
 
-// κόσμε, "cosmos": 2-, 3-, 2-, 2-, 2-byte code points.
-const std::string kKosme = "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5";
 
 void expect_text_echo(const std::vector<std::string>& frames, const std::string& message, std::size_t chop = 0) {
   ClientCase c;
@@ -59,160 +59,6 @@ std::vector<std::string> one_byte_fragments(const std::string& message) {
                            .fin = i + 1 == message.size()}
                          .bytes());
   return frames;
-}
-
-// --- The stress-test vectors (6.5 - 6.23) ---
-
-struct Vector {
-  bool valid;
-  std::string bytes;
-};
-struct Group {
-  int number;  // 6.<number>.x
-  const char* title;
-  std::vector<Vector> vectors;
-};
-
-std::vector<Group> stress_test() {
-  std::vector<Group> groups;
-  groups.push_back({5,
-                    "some valid UTF-8 sequences",
-                    {{true, "hello\x24world"},
-                     {true, "hello\xC2\xA2world"},
-                     {true, "hello\xE2\x82\xACworld"},
-                     {true, "hello\xF0\xA4\xAD\xA2world"},
-                     {true, kKosme}}});
-  Group prefixes{6, "every prefix of a valid string of multi-byte code points", {}};
-  for (std::size_t n = 1; n <= kKosme.size(); ++n) {
-    const bool boundary = n == 2 || n == 5 || n == 7 || n == 9 || n == 11;  // ends on a code point
-    prefixes.vectors.push_back({boundary, kKosme.substr(0, n)});
-  }
-  groups.push_back(prefixes);
-  groups.push_back({7,
-                    "first possible sequence of each length",
-                    {{true, std::string(1, '\0')},
-                     {true, "\xc2\x80"},
-                     {true, "\xe0\xa0\x80"},
-                     {true, "\xf0\x90\x80\x80"}}});
-  groups.push_back({8,
-                    "first possible sequence of length 5 and 6 (beyond U+10FFFF)",
-                    {{false, "\xf8\x88\x80\x80\x80"}, {false, "\xfc\x84\x80\x80\x80\x80"}}});
-  groups.push_back({9,
-                    "last possible sequence of each length",
-                    {{true, "\x7f"}, {true, "\xdf\xbf"}, {true, "\xef\xbf\xbf"}, {true, "\xf4\x8f\xbf\xbf"}}});
-  groups.push_back({10,
-                    "last possible sequence of length 4, 5, 6 (beyond U+10FFFF)",
-                    {{false, "\xf7\xbf\xbf\xbf"}, {false, "\xfb\xbf\xbf\xbf\xbf"}, {false, "\xfd\xbf\xbf\xbf\xbf\xbf"}}});
-  groups.push_back({11,
-                    "other boundary conditions",
-                    {{true, "\xed\x9f\xbf"},
-                     {true, "\xee\x80\x80"},
-                     {true, "\xef\xbf\xbd"},
-                     {true, "\xf4\x8f\xbf\xbf"},
-                     {false, "\xf4\x90\x80\x80"}}});
-  Group continuation_bytes{12,
-                           "unexpected continuation bytes",
-                           {{false, "\x80"},
-                            {false, "\xbf"},
-                            {false, "\x80\xbf"},
-                            {false, "\x80\xbf\x80"},
-                            {false, "\x80\xbf\x80\xbf"},
-                            {false, "\x80\xbf\x80\xbf\x80"},
-                            {false, "\x80\xbf\x80\xbf\x80\xbf"}}};
-  std::string all_continuations;
-  for (int b = 0x80; b < 0xbf; ++b) all_continuations.push_back(static_cast<char>(b));
-  continuation_bytes.vectors.push_back({false, all_continuations});
-  groups.push_back(continuation_bytes);
-  Group lonely{13, "lonely start bytes, each followed by a space", {}};
-  for (auto [lo, hi] : {std::pair{0xc0, 0xdf}, {0xe0, 0xef}, {0xf0, 0xf7}, {0xf8, 0xfb}, {0xfc, 0xfd}}) {
-    std::string s;
-    for (int b = lo; b < hi; ++b) {
-      s.push_back(static_cast<char>(b));
-      s.push_back(' ');
-    }
-    lonely.vectors.push_back({false, s});
-  }
-  groups.push_back(lonely);
-  const std::vector<std::string> incomplete = {"\xc0",
-                                               "\xe0\x80",
-                                               "\xf0\x80\x80",
-                                               "\xf8\x80\x80\x80",
-                                               "\xfc\x80\x80\x80\x80",
-                                               "\xdf",
-                                               "\xef\xbf",
-                                               "\xf7\xbf\xbf",
-                                               "\xfb\xbf\xbf\xbf",
-                                               "\xfd\xbf\xbf\xbf\xbf"};
-  Group last_missing{14, "sequences with the last continuation byte missing", {}};
-  std::string concatenated;
-  for (const auto& s : incomplete) {
-    last_missing.vectors.push_back({false, s});
-    concatenated += s;
-  }
-  groups.push_back(last_missing);
-  groups.push_back({15, "concatenation of incomplete sequences", {{false, concatenated}}});
-  groups.push_back({16, "impossible bytes", {{false, "\xfe"}, {false, "\xff"}, {false, "\xfe\xfe\xff\xff"}}});
-  groups.push_back({17,
-                    "overlong ASCII character",
-                    {{false, "\xc0\xaf"},
-                     {false, "\xe0\x80\xaf"},
-                     {false, "\xf0\x80\x80\xaf"},
-                     {false, "\xf8\x80\x80\x80\xaf"},
-                     {false, "\xfc\x80\x80\x80\x80\xaf"}}});
-  groups.push_back({18,
-                    "maximum overlong sequences",
-                    {{false, "\xc1\xbf"},
-                     {false, "\xe0\x9f\xbf"},
-                     {false, "\xf0\x8f\xbf\xbf"},
-                     {false, "\xf8\x87\xbf\xbf\xbf"},
-                     {false, "\xfc\x83\xbf\xbf\xbf\xbf"}}});
-  groups.push_back({19,
-                    "overlong NUL",
-                    {{false, "\xc0\x80"},
-                     {false, "\xe0\x80\x80"},
-                     {false, "\xf0\x80\x80\x80"},
-                     {false, "\xf8\x80\x80\x80\x80"},
-                     {false, "\xfc\x80\x80\x80\x80\x80"}}});
-  groups.push_back({20,
-                    "single UTF-16 surrogates",
-                    {{false, "\xed\xa0\x80"},
-                     {false, "\xed\xad\xbf"},
-                     {false, "\xed\xae\x80"},
-                     {false, "\xed\xaf\xbf"},
-                     {false, "\xed\xb0\x80"},
-                     {false, "\xed\xbe\x80"},
-                     {false, "\xed\xbf\xbf"}}});
-  groups.push_back({21,
-                    "paired UTF-16 surrogates",
-                    {{false, "\xed\xa0\x80\xed\xb0\x80"},
-                     {false, "\xed\xa0\x80\xed\xbf\xbf"},
-                     {false, "\xed\xad\xbf\xed\xb0\x80"},
-                     {false, "\xed\xad\xbf\xed\xbf\xbf"},
-                     {false, "\xed\xae\x80\xed\xb0\x80"},
-                     {false, "\xed\xae\x80\xed\xbf\xbf"},
-                     {false, "\xed\xaf\xbf\xed\xb0\x80"},
-                     {false, "\xed\xaf\xbf\xed\xbf\xbf"}}});
-  // Noncharacters are valid UTF-8 (RFC 3629): U+FFFE, U+FFFF and U+nFFFE,
-  // U+nFFFF in every plane.
-  Group nonchars{22, "noncharacter code points (valid UTF-8)", {{true, "\xef\xbf\xbe"}, {true, "\xef\xbf\xbf"}}};
-  for (char b1 : {'\xf0', '\xf1', '\xf2', '\xf3', '\xf4'}) {
-    for (char b2 : {'\x8f', '\x9f', '\xaf', '\xbf'}) {
-      if (b1 == '\xf4' && b2 != '\x8f') continue;  // beyond U+10FFFF
-      if (b1 == '\xf0' && b2 == '\x8f') continue;  // overlong
-      for (char b4 : {'\xbe', '\xbf'}) nonchars.vectors.push_back({true, std::string{b1, b2, '\xbf', b4}});
-    }
-  }
-  groups.push_back(nonchars);
-  groups.push_back({23,
-                    "Unicode specials, the replacement character among them",
-                    {{true, "\xef\xbf\xb9"},
-                     {true, "\xef\xbf\xba"},
-                     {true, "\xef\xbf\xbb"},
-                     {true, "\xef\xbf\xbc"},
-                     {true, "\xef\xbf\xbd"},
-                     {true, "\xef\xbf\xbe"},
-                     {true, "\xef\xbf\xbf"}}});
-  return groups;
 }
 
 // 6.4.x: PART1 valid; PART2 makes it invalid (\xf4\x90: beyond U+10FFFF
@@ -325,10 +171,10 @@ TEST_CASE("client 6.5-6.23 the UTF-8 decoder stress test U8-1 U8-2 valid echoed,
           "[conformance][group6]") {
   // RFC 6455 §5.6, §8.1; RFC 3629 §3-§4 (the valid sequences), §10 (the
   // overlong ones, surrogates, beyond U+10FFFF).
-  for (const Group& g : stress_test()) {
+  for (const Utf8Group& g : kuhn_groups()) {
     for (std::size_t i = 0; i < g.vectors.size(); ++i) {
-      const Vector& v = g.vectors[i];
-      DYNAMIC_SECTION("6." << g.number << "." << i + 1 << " " << g.title << ": " << hex(v.bytes)
+      const Utf8Vector& v = g.vectors[i];
+      DYNAMIC_SECTION("6." << g.number << "." << i + 1 << " " << g.name << ": " << hex(v.bytes)
                            << (v.valid ? " valid" : " invalid")) {
         if (v.valid) {
           expect_text_echo({text(v.bytes)}, v.bytes);
@@ -347,9 +193,9 @@ TEST_CASE("client 6.x (wslab) the stress test's invalid vectors U8-2 fail 1007 i
   // 6.14 and 6.15), the client fails before the frame has ended; here only
   // the outcome is checked, the timing is 6.4's.
   int checked = 0;
-  for (const Group& g : stress_test()) {
+  for (const Utf8Group& g : kuhn_groups()) {
     for (std::size_t i = 0; i < g.vectors.size(); ++i) {
-      const Vector& v = g.vectors[i];
+      const Utf8Vector& v = g.vectors[i];
       if (v.valid || (g.number != 12 && g.number != 16 && g.number != 20)) continue;
       ++checked;
       DYNAMIC_SECTION("6." << g.number << "." << i + 1 << " chopped: " << hex(v.bytes)) {
