@@ -1019,7 +1019,10 @@ void Server::stop() {
 namespace {
 
 // "name", "name:port", "[v6]", "[v6]:port" -> the name and the port ("" if none).
+// A bare IPv6 literal ("::1", more than one ':' and no brackets) is all name:
+// an --host-name entry may be written so; a Host header never is (§3).
 std::pair<std::string_view, std::string_view> split_authority(std::string_view authority) {
+  if (std::count(authority.begin(), authority.end(), ':') > 1 && !authority.starts_with('[')) return {authority, {}};
   if (authority.starts_with('[')) {
     const auto close = authority.find(']');
     if (close == std::string_view::npos) return {authority, {}};
@@ -1039,7 +1042,12 @@ bool host_allowed(std::string_view host, const std::vector<std::string>& allowed
   if (name.empty()) return false;
   const std::string_view default_port = secure ? "443" : "80";
   for (const std::string& entry : allowed) {
-    const auto [allowed_name, allowed_port] = split_authority(entry);
+    auto [allowed_name, allowed_port] = split_authority(entry);
+    std::string bracketed;  // "::1" allowed is the Host "[::1]"
+    if (!allowed_name.starts_with('[') && allowed_name.find(':') != std::string_view::npos) {
+      bracketed = "[" + std::string(allowed_name) + "]";
+      allowed_name = bracketed;
+    }
     if (!equal_ignoring_case(name, allowed_name)) continue;
     if (allowed_port.empty() || port == allowed_port) return true;
     if (port.empty() && allowed_port == default_port) return true;  // §4.1: the default port is left out

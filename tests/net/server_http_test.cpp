@@ -255,4 +255,9 @@ TEST_CASE("HSS-11 host_allowed: names case-insensitive, ports optional or exact,
   CHECK_FALSE(net::host_allowed("evil.example", allowed, false));
   CHECK_FALSE(net::host_allowed("", allowed, false));
   CHECK(net::host_allowed("anything.at.all", {}, false));  // empty list: any Host
+  // An IPv6 address may be allowed without its brackets; the Host has them (§3).
+  CHECK(net::host_allowed("[::1]:8080", {"::1"}, false));
+  CHECK(net::host_allowed("[fe80::1]", {"FE80::1"}, false));
+  CHECK_FALSE(net::host_allowed("[::2]:8080", {"::1"}, false));
+  CHECK_FALSE(net::host_allowed("::1", {"example.com"}, false));
 }
